@@ -1,0 +1,135 @@
+"""The one image model: arrays on an :class:`~sessionkit.geometry.ImageGrid`, no file formats.
+
+* :class:`Volume`: a scalar image (CT, MR, PET, ...), ``array`` shape ``(slice, row, column)``.
+* :class:`Segmentation`: one or more label-map **layers** sharing one grid, shape
+  ``(layer, slice, row, column)``; each :class:`Segment` is a ``label_value`` in one layer
+  (Slicer's ``.seg.nrrd`` model, which also covers overlapping segments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from sessionkit.errors import SegmentationError
+from sessionkit.geometry import ImageGrid
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True, eq=False)
+class Volume:
+    """A scalar image.
+
+    Attributes
+    ----------
+    array : ndarray, shape ``grid.spatial_shape`` (or ``(frame,) + spatial_shape`` for sequences)
+        Voxel values after any rescale (e.g. Hounsfield units); dtype as stored or float.
+    grid : ImageGrid
+        Geometry in LPS mm.
+    frame_of_reference_uid : str or None
+        DICOM FrameOfReferenceUID when the source carries one.
+    source : str
+        Path the image was read from (for messages).
+    """
+
+    array: npt.NDArray[np.generic]
+    grid: ImageGrid
+    frame_of_reference_uid: str | None = None
+    source: str = ""
+
+    kind: Literal["volume"] = "volume"
+
+    def __post_init__(self) -> None:
+        if tuple(self.array.shape[-3:]) != self.grid.spatial_shape:
+            raise SegmentationError(
+                f"array shape {self.array.shape} does not end with the grid shape {self.grid.spatial_shape}"
+            )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One segment of a :class:`Segmentation`.
+
+    Attributes
+    ----------
+    segment_id : str
+        Stable identifier (``Segment<k>_ID`` in ``.seg.nrrd``, SegmentNumber in DICOM SEG).
+    name : str
+        Human-readable name (``Segment<k>_Name``, SegmentLabel, ROIName); what ``ROI`` elements match.
+    label_value : int
+        Voxel value of the segment in its layer (1..).
+    color : tuple of 3 int
+        Display colour, RGB 0-255.
+    layer : int
+        Index into ``Segmentation.layers``.
+    """
+
+    segment_id: str
+    name: str
+    label_value: int
+    color: RGB
+    layer: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Segmentation:
+    """Label-map layers plus the segment table.
+
+    Attributes
+    ----------
+    layers : ndarray of unsigned/signed int, shape ``(n_layers,) + grid.spatial_shape``
+        Label values; 0 is background.
+    grid : ImageGrid
+    segments : tuple of Segment
+    frame_of_reference_uid : str or None
+    source : str
+
+    Raises
+    ------
+    SegmentationError
+        If ``layers`` is not 4-D on the grid, or a segment points at a missing layer.
+    """
+
+    layers: npt.NDArray[np.integer]
+    grid: ImageGrid
+    segments: tuple[Segment, ...] = field(default_factory=tuple)
+    frame_of_reference_uid: str | None = None
+    source: str = ""
+
+    kind: Literal["segmentation"] = "segmentation"
+
+    def __post_init__(self) -> None:
+        if self.layers.ndim != 4 or tuple(self.layers.shape[1:]) != self.grid.spatial_shape:
+            raise SegmentationError(
+                f"layers must have shape (n_layers,) + {self.grid.spatial_shape}, found {self.layers.shape}"
+            )
+        for segment in self.segments:
+            if not 0 <= segment.layer < self.layers.shape[0]:
+                raise SegmentationError(
+                    f"segment {segment.name!r} is in layer {segment.layer}, but there are {self.layers.shape[0]}"
+                )
+
+    def mask(self, segment: Segment) -> npt.NDArray[np.bool_]:
+        """Boolean mask, shape ``grid.spatial_shape``, of the voxels of ``segment``."""
+        return np.asarray(self.layers[segment.layer] == segment.label_value)
+
+    def voxel_count(self, segment: Segment) -> int:
+        """Number of voxels of ``segment``."""
+        return int(np.count_nonzero(self.mask(segment)))
+
+    def segment_named(self, name: str) -> Segment | None:
+        """The segment whose name (else ID) equals ``name`` exactly (session-format §6.4)."""
+        for segment in self.segments:
+            if segment.name == name:
+                return segment
+        for segment in self.segments:
+            if segment.segment_id == name:
+                return segment
+        return None
+
+
+Image = Volume | Segmentation

@@ -1,0 +1,225 @@
+"""The session model: frozen dataclasses built from a session XML file.
+
+Every node keeps its :class:`Location` (file, line, column, XPath) so that rules and runtime
+messages can point at the source. Attribute names are the XML names in snake_case
+(``ROIVisibilityCode`` -> ``roi_visibility_code``). Absent attributes are ``None`` (or ``False``
+for Y/N flags); defaults of session-format.md §9 are applied by the ``effective_*`` properties so
+that "absent" stays distinguishable from "explicit".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ImageType = Literal["Volume", "VolumeSequence", "LabelMap", "Segmentation", "RTStruct", "Vector"]
+LayerName = Literal["Background", "Foreground", "Label", "Segmentation"]
+Destination = Literal["Red", "Green", "Yellow", "Slice4"]
+Orientation = Literal["Axial", "Sagittal", "Coronal"]
+VisibilityCode = Literal["All", "None", "Select", "Ignore"]
+QuestionType = Literal["Radio", "CheckBox", "Text", "IntegerValue", "FloatValue", "InfoBox", "Picture", "Button"]
+Layout = Literal["FourUp", "TwoOverTwo", "OneUpRedSlice", "SideBySideRedYellow"]
+
+#: Layer used when ``<Layer>`` is absent (session-format §6.2, D2).
+DEFAULT_LAYER_FOR_TYPE: dict[str, LayerName] = {
+    "Volume": "Background",
+    "VolumeSequence": "Background",
+    "Vector": "Background",
+    "LabelMap": "Label",
+    "Segmentation": "Segmentation",
+    "RTStruct": "Segmentation",
+}
+
+#: Viewports shown by each layout (session-format §6.3).
+LAYOUT_VIEWPORTS: dict[str, tuple[Destination, ...]] = {
+    "FourUp": ("Red", "Yellow", "Green"),
+    "TwoOverTwo": ("Red", "Yellow", "Green", "Slice4"),
+    "OneUpRedSlice": ("Red",),
+    "SideBySideRedYellow": ("Red", "Yellow"),
+}
+
+#: Question types whose options are logged in responses.csv (reading-flow §14.2).
+ANSWERABLE_TYPES: frozenset[str] = frozenset({"Radio", "CheckBox", "Text", "IntegerValue", "FloatValue", "Button"})
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a node is in its source file (1-based line and column; XPath with positions)."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    xpath: str | None = None
+
+
+@dataclass(frozen=True)
+class Option:
+    """``<Option>``: its label (whitespace runs collapsed, trimmed; D28) and 1-based index."""
+
+    label: str
+    index: int
+    location: Location
+
+
+@dataclass(frozen=True)
+class Question:
+    """``<Question>``. ``min``/``max`` keep their source text (the type decides how to parse them)."""
+
+    type: QuestionType
+    index: int
+    location: Location
+    descriptor: str = ""
+    min: str | None = None
+    max: str | None = None
+    group_layout: str | None = None
+    button_custom_color_on: tuple[int, int, int] | None = None
+    button_toggle_color_off: tuple[int, int, int] | None = None
+    options: tuple[Option, ...] = ()
+
+    @property
+    def is_answerable(self) -> bool:
+        """True for types whose options are logged (everything but InfoBox and Picture)."""
+        return self.type in ANSWERABLE_TYPES
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    """``<QuestionSet>``; may hold no questions (image-only page)."""
+
+    index: int
+    location: Location
+    id: str = ""
+    descriptor: str = ""
+    questions: tuple[Question, ...] = ()
+
+
+@dataclass(frozen=True)
+class SessionImage:
+    """``<Image>`` of a page (the file reference and its display attributes).
+
+    ``path`` is normalised: trimmed, ``\\`` turned into ``/`` (D16); ``raw_path`` is the text as written.
+    """
+
+    id: str
+    type: ImageType
+    index: int
+    location: Location
+    path: str = ""
+    raw_path: str = ""
+    dicom_read: bool = False
+    label_map_id: str | None = None
+    display_label_map_id: str | None = None
+    merge_label_maps: bool = False
+    rotate_to_acquisition: bool = False
+    color_table: str | None = None
+    opacity: float | None = None
+    segment_required: bool = False
+    min_markup_lines_required: int | None = None
+    initial_slice_offset: float | None = None
+    zoom_factor: float | None = None
+    pan_origin: tuple[float, float, float] | None = None
+    window_level: tuple[int, int] | None = None
+    destination: Destination | None = None
+    orientation: Orientation | None = None
+    layer: LayerName | None = None
+    roi_visibility_code: VisibilityCode | None = None
+    rois: tuple[str, ...] = ()
+    has_rois_element: bool = False
+
+    @property
+    def effective_destination(self) -> Destination:
+        """``DefaultDestination``, else ``Red`` (D2)."""
+        return self.destination or "Red"
+
+    @property
+    def effective_orientation(self) -> Orientation:
+        """``DefaultOrientation``, else ``Axial`` (D2)."""
+        return self.orientation or "Axial"
+
+    @property
+    def effective_layer(self) -> LayerName:
+        """``Layer``, else derived from ``Type`` (D2)."""
+        return self.layer or DEFAULT_LAYER_FOR_TYPE[self.type]
+
+    @property
+    def effective_opacity(self) -> float:
+        """``Opacity``, else 0.5 (session-format §9)."""
+        return 0.5 if self.opacity is None else self.opacity
+
+
+@dataclass(frozen=True)
+class Page:
+    """``<Page>``; ``index`` is its 1-based position in the file."""
+
+    id: str
+    index: int
+    location: Location
+    descriptor: str = ""
+    layout: Layout | None = None
+    link_views: bool = False
+    page_group: int | None = None
+    allow_multiple_response: bool = False
+    enable_segment_editor: bool = False
+    segment_required_on_any_image: bool = False
+    min_markup_lines_required_on_any_image: int | None = None
+    loop: bool = False
+    bookmark_id: str | None = None
+    go_to_bookmark: str | None = None
+    contour_tool_radius: float | None = None
+    user_interaction_log: bool = False
+    button_script_rerun_required: bool = False
+    images: tuple[SessionImage, ...] = ()
+    question_sets: tuple[QuestionSet, ...] = ()
+
+    @property
+    def effective_layout(self) -> Layout:
+        """``Layout``, else ``FourUp``."""
+        return self.layout or "FourUp"
+
+
+@dataclass(frozen=True)
+class Session:
+    """``<Session>``: the whole file.
+
+    Attributes
+    ----------
+    file : str
+        Path of the session file as given.
+    sha256 : str
+        Lowercase hex SHA-256 of the file bytes.
+    """
+
+    file: str
+    sha256: str
+    location: Location
+    pages: tuple[Page, ...] = ()
+    roi_color_file: str | None = None
+    randomize_page_groups: bool = False
+    contour_visibility: Literal["Fill", "Outline"] | None = None
+    email_results_to: str | None = None
+    randomized_page_group_indices: tuple[int, ...] | None = None
+    results_only_items: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def effective_contour_visibility(self) -> Literal["Fill", "Outline"]:
+        """``ContourVisibility``, else ``Outline`` (D1)."""
+        return self.contour_visibility or "Outline"
+
+    def effective_page_groups(self) -> list[int]:
+        """Effective PageGroup of each page in file order (reading-flow §3.1, D21).
+
+        No page has a group: page *i* gets *i*. Otherwise pages without one get the next unused
+        integers above ``max(existing, 0)``, in file order.
+        """
+        explicit = [page.page_group for page in self.pages]
+        if all(group is None for group in explicit):
+            return [page.index for page in self.pages]
+        next_free = max([0] + [g for g in explicit if g is not None]) + 1
+        groups: list[int] = []
+        for group in explicit:
+            if group is None:
+                groups.append(next_free)
+                next_free += 1
+            else:
+                groups.append(group)
+        return groups
