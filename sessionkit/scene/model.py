@@ -1,0 +1,129 @@
+"""The Scene: what one page shows, as plain JSON-ready data (ARCHITECTURE §1).
+
+A :class:`Scene` lists the page's viewports (``Red``/``Green``/``Yellow``/``Slice4``); each
+:class:`SceneView` has an orientation and an ordered list of :class:`SceneLayer` (background first,
+then foreground, label map and segmentation overlays). Every layer names a ``volume_key``: the server
+serves that image as NIfTI at ``/api/runs/{run_id}/volumes/{volume_key}.nii.gz`` and the
+:class:`VolumeSource` in ``Scene.volumes`` says which file (and which segmentation layer) it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+LayerKind = Literal["volume", "labelmap"]
+
+
+@dataclass(frozen=True)
+class SceneSegment:
+    """A segment as the viewer shows it: label value in its layer volume, colour, visibility."""
+
+    segment_id: str
+    name: str
+    label_value: int
+    color: tuple[int, int, int]
+    visible: bool
+
+
+@dataclass(frozen=True)
+class VolumeSource:
+    """Where a ``volume_key`` comes from.
+
+    Attributes
+    ----------
+    key : str
+        URL-safe key, unique within the page.
+    path : str
+        Image path relative to the images root, ``/`` separators (as in the session, normalised).
+    image_type : str
+        Session ``Image@Type`` (selects the reader).
+    label : bool
+        True when the volume is a label map (encoded with NIFTI_INTENT_LABEL).
+    layer : int
+        Segmentation layer index (0 for single-layer files and volumes).
+    dicom_read : bool
+        Session ``Image@DicomRead``.
+    """
+
+    key: str
+    path: str
+    image_type: str
+    label: bool
+    layer: int = 0
+    dicom_read: bool = False
+
+
+@dataclass(frozen=True)
+class SceneLayer:
+    """One image drawn in one viewport.
+
+    ``role`` is the session ``Layer`` (Background, Foreground, Label, Segmentation). ``opacity``
+    is 1 for Background, ``Image@Opacity`` (default 0.5) for Foreground, 1 for label layers.
+    ``colormap`` is a Slicer colour-table name for scalar layers. ``segments`` lists every segment
+    of a label layer with its colour and whether ``ROIVisibilityCode`` makes it visible.
+    ``window_level`` is ``(window, level)`` or ``None`` (automatic).
+    """
+
+    image_id: str
+    volume_key: str
+    kind: LayerKind
+    role: str
+    opacity: float
+    colormap: str = "Grey"
+    window_level: tuple[int, int] | None = None
+    segments: tuple[SceneSegment, ...] = ()
+    outline: bool = False
+
+    def colormap_label(self) -> dict[str, list[Any]]:
+        """Niivue label colour table ``{R, G, B, A, I, labels}``; hidden segments get ``A = 0``.
+
+        Value 0 is transparent background. Segments sharing a label value (different layers)
+        never meet here: a layer's volume carries one layer only.
+        """
+        table: dict[str, list[Any]] = {"R": [0], "G": [0], "B": [0], "A": [0], "I": [0], "labels": [""]}
+        for segment in sorted(self.segments, key=lambda s: s.label_value):
+            red, green, blue = segment.color
+            table["R"].append(red)
+            table["G"].append(green)
+            table["B"].append(blue)
+            table["A"].append(255 if segment.visible else 0)
+            table["I"].append(segment.label_value)
+            table["labels"].append(segment.name)
+        return table
+
+
+@dataclass(frozen=True)
+class SceneView:
+    """One viewport: destination, slice orientation, layers (background first)."""
+
+    destination: str
+    orientation: str
+    layers: tuple[SceneLayer, ...]
+    zoom_factor: float = 1.0
+    initial_slice_offset: float | None = None
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything the viewer needs to display one page."""
+
+    page_index: int
+    page_id: str
+    layout: str
+    link_views: bool
+    contour_visibility: str
+    views: tuple[SceneView, ...]
+    volumes: tuple[VolumeSource, ...]
+
+    def volume(self, key: str) -> VolumeSource | None:
+        """The source of ``key``, or ``None`` when the page has no such volume."""
+        return next((v for v in self.volumes if v.key == key), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict; each label layer also carries its Niivue ``colormap_label``."""
+        data = asdict(self)
+        for view_data, view in zip(data["views"], self.views, strict=True):
+            for layer_data, layer in zip(view_data["layers"], view.layers, strict=True):
+                layer_data["colormap_label"] = layer.colormap_label() if layer.kind == "labelmap" else None
+        return data
