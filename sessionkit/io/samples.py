@@ -18,6 +18,36 @@ SAMPLE_IMAGES: dict[str, tuple[str, str]] = {
 }
 
 
+def sample_sessions_dir() -> Path:
+    """Folder of the sample sessions: ``sessionkit/sample_sessions`` in an installed wheel (mapped there
+    by the build backend), else ``<checkout>/sample_sessions``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If neither exists (a broken install).
+    """
+    package_root = Path(__file__).resolve().parent.parent
+    for candidate in (package_root / "sample_sessions", package_root.parent / "sample_sessions"):
+        if (candidate / "demo.xml").is_file():
+            return candidate
+    raise FileNotFoundError(f"sample sessions not found under {package_root}; reinstall sessionkit")
+
+
+def prepare_demo(out: Path) -> Path:
+    """Assemble the demo in ``out``: ``images/`` copied from the packages, ``demo.xml`` beside it.
+
+    Returns
+    -------
+    Path
+        The session file to validate and serve (its folder is the images root).
+    """
+    copy_sample_images(out / "images")
+    session = out / "demo.xml"
+    shutil.copyfile(sample_sessions_dir() / "demo.xml", session)
+    return session
+
+
 def copy_sample_images(target: Path) -> list[Path]:
     """Copy the sample images out of their packages into ``target`` (created if needed).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from sessionkit.io.samples import SAMPLE_IMAGES, copy_sample_images
+from sessionkit.io.samples import SAMPLE_IMAGES, copy_sample_images, prepare_demo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,3 +23,10 @@ def test_copied_images_equal_the_committed_sample_images(tmp_path: Path) -> None
     assert _sha256(tmp_path / "images" / "CTChest4.nrrd") == (
         "439ee098e50ee8e3254bd80ed8bcf7f8d006da4cab35be7a65b61ccb30dd6a3d"
     )
+
+
+def test_prepare_demo_assembles_session_and_images(tmp_path: Path) -> None:
+    session = prepare_demo(tmp_path / "demo")
+    assert session == tmp_path / "demo" / "demo.xml"
+    assert session.read_bytes() == (REPO / "sample_sessions" / "demo.xml").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "demo" / "images").iterdir()) == sorted(SAMPLE_IMAGES)
