@@ -1,0 +1,166 @@
+"""Helpers shared by the format modules: axis order, byte order, label maps.
+
+File formats index voxels ``(i, j, k)`` with ``i`` fastest (NRRD, NIfTI, slicerio); the model
+indexes ``(slice, row, column) = (k, j, i)`` (ARCHITECTURE §4). The helpers here are the only place
+that swaps the two, so every reader and writer agrees on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from sessionkit.errors import ImageReadError
+from sessionkit.geometry import FloatArray, ImageGrid
+from sessionkit.imaging import RGB, Segment, Segmentation
+
+#: ``label_value -> (name, rgb)``: names and colours of a label map's values (an ROIColorFile).
+ColorTable = Mapping[int, tuple[str, RGB]]
+
+#: Swaps axis 0 and axis 2 of a homogeneous index: ``(i, j, k, 1) <-> (k, j, i, 1)``.
+_SWAP_IK: FloatArray = np.array(
+    [[0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
+)
+
+#: Colours given to label values without a colour table (Slicer ``GenericColors`` 1-12, cycled).
+DEFAULT_PALETTE: tuple[RGB, ...] = (
+    (128, 174, 128),
+    (241, 214, 145),
+    (177, 122, 101),
+    (111, 184, 210),
+    (216, 101, 79),
+    (221, 130, 101),
+    (144, 238, 144),
+    (192, 104, 88),
+    (220, 245, 20),
+    (78, 63, 0),
+    (255, 250, 220),
+    (230, 220, 70),
+)
+
+
+def grid_from_ijk(ijk_to_lps: npt.ArrayLike, ijk_shape: tuple[int, ...]) -> ImageGrid:
+    """Grid of an ``(i, j, k)`` file layout (``i`` fastest).
+
+    Parameters
+    ----------
+    ijk_to_lps : (4, 4) array_like of float
+        Maps ``(i, j, k, 1)`` to LPS mm of voxel centres.
+    ijk_shape : tuple of 3 int
+        ``(ni, nj, nk)``.
+
+    Returns
+    -------
+    ImageGrid
+        ``spatial_shape == (nk, nj, ni)``; ``affine`` maps ``(slice, row, column) = (k, j, i)``.
+    """
+    affine = np.asarray(ijk_to_lps, dtype=np.float64) @ _SWAP_IK
+    ni, nj, nk = (int(n) for n in ijk_shape)
+    return ImageGrid((nk, nj, ni), affine)
+
+
+def ijk_affine(grid: ImageGrid) -> FloatArray:
+    """``(4, 4)`` float64 mapping file indices ``(i, j, k, 1)`` (``i`` = column) to LPS mm."""
+    return np.asarray(grid.affine @ _SWAP_IK, dtype=np.float64)
+
+
+def native(array: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    """``array`` in native byte order (big-endian files give ``>i2`` arrays)."""
+    if not array.dtype.isnative:
+        return array.astype(array.dtype.newbyteorder("="))
+    return array
+
+
+def label_dtype(min_value: int, max_value: int) -> np.dtype[np.integer]:
+    """Smallest of uint8, uint16, int32 that holds ``[min_value, max_value]``.
+
+    Raises
+    ------
+    ImageReadError
+        If the values do not fit in int32.
+    """
+    for candidate in (np.uint8, np.uint16, np.int32):
+        info = np.iinfo(candidate)
+        if info.min <= min_value and max_value <= info.max:
+            return np.dtype(candidate)
+    raise ImageReadError(f"label values {min_value}..{max_value} do not fit in int32")
+
+
+def as_label_array(array: npt.NDArray[np.generic], source: str) -> npt.NDArray[np.integer]:
+    """Integer copy of a label map in the smallest fitting dtype (see :func:`label_dtype`).
+
+    Raises
+    ------
+    ImageReadError
+        If ``array`` holds non-integer values (e.g. a probability map read as a label map).
+    """
+    values = native(array)
+    if values.dtype == np.bool_:
+        return values.astype(np.uint8)
+    if not np.issubdtype(values.dtype, np.integer):
+        if not np.issubdtype(values.dtype, np.floating) or not np.all(np.isfinite(values)):
+            raise ImageReadError(f"{source}: label map has voxel type {values.dtype}; expected integer labels")
+        rounded = np.rint(values)
+        if not np.array_equal(rounded, values):
+            raise ImageReadError(
+                f"{source}: label map has non-integer values (voxel type {values.dtype}); expected integer "
+                "labels. Read it as a Volume, or store labels as unsigned integers."
+            )
+        values = rounded
+    if values.size == 0:
+        return values.astype(np.uint8)
+    dtype = label_dtype(int(values.min()), int(values.max()))
+    return values.astype(dtype, copy=False)
+
+
+def labelmap_segmentation(
+    labels: npt.NDArray[np.generic],
+    grid: ImageGrid,
+    *,
+    color_table: ColorTable | None = None,
+    frame_of_reference_uid: str | None = None,
+    source: str = "",
+) -> Segmentation:
+    """One-layer :class:`Segmentation` with one segment per non-zero value of ``labels``.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape ``grid.spatial_shape``
+        Label values, 0 = background.
+    grid : ImageGrid
+    color_table : mapping of int to (str, (int, int, int)), optional
+        Names and RGB 0-255 colours per label value (an ROIColorFile). Values it lacks are named
+        ``Label_<value>`` and coloured from :data:`DEFAULT_PALETTE`.
+    frame_of_reference_uid, source : str, optional
+
+    Returns
+    -------
+    Segmentation
+        Segment ``segment_id`` is ``str(label_value)``; segments are ordered by label value.
+    """
+    layer = as_label_array(labels, source)
+    values = [int(v) for v in np.unique(layer) if v != 0]
+    table = color_table or {}
+    segments = []
+    for value in values:
+        name, color = table.get(value, (f"Label_{value}", DEFAULT_PALETTE[(value - 1) % len(DEFAULT_PALETTE)]))
+        segments.append(Segment(segment_id=str(value), name=name, label_value=value, color=color, layer=0))
+    return Segmentation(
+        layers=layer[np.newaxis],
+        grid=grid,
+        segments=tuple(segments),
+        frame_of_reference_uid=frame_of_reference_uid,
+        source=source,
+    )
+
+
+def require_file(path: str | Path) -> Path:
+    """``Path(path)`` if it is an existing file, else :class:`ImageReadError` saying so."""
+    file = Path(path)
+    if not file.is_file():
+        what = "is a directory" if file.is_dir() else "does not exist"
+        raise ImageReadError(f"{file}: {what}; expected an image file. Check the path and the images root.")
+    return file

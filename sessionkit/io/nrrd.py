@@ -1,0 +1,228 @@
+"""NRRD volumes and label maps (``.nrrd`` attached, ``.nhdr`` detached) with pynrrd.
+
+Geometry comes from ``space``, ``space directions`` and ``space origin`` (NRRD0004/0005,
+https://teem.sourceforge.net/nrrd/format.html#space). The header lists per-axis vectors in file
+order ``(i, j, k)`` with ``i`` fastest; pynrrd with ``index_order="C"`` gives arrays ``(k, j, i)``,
+i.e. ``(slice, row, column)``, so the header's axis order is reversed against the array's.
+``space`` may be LPS or RAS (either spelling) or LAS; values are converted to LPS here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nrrd
+import numpy as np
+import numpy.typing as npt
+
+from sessionkit.errors import ImageReadError, SegmentationError
+from sessionkit.geometry import FloatArray, ImageGrid
+from sessionkit.imaging import Segmentation, Volume
+from sessionkit.io._common import grid_from_ijk, ijk_affine, native, require_file
+
+NrrdHeader = dict[str, Any]
+
+#: NRRD ``space`` values (both spellings) -> matrix taking that space's coordinates to LPS.
+SPACE_TO_LPS: dict[str, FloatArray] = {
+    "left-posterior-superior": np.eye(3),
+    "lps": np.eye(3),
+    "right-anterior-superior": np.diag([-1.0, -1.0, 1.0]),
+    "ras": np.diag([-1.0, -1.0, 1.0]),
+    "left-anterior-superior": np.diag([1.0, -1.0, 1.0]),
+    "las": np.diag([1.0, -1.0, 1.0]),
+}
+
+_SPATIAL_KINDS = {"domain", "space"}
+
+
+def read_nrrd_header(path: str | Path) -> NrrdHeader:
+    """The NRRD header as pynrrd parses it, without reading voxels.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing or its header is not NRRD.
+    """
+    file = require_file(path)
+    try:
+        return dict(nrrd.read_header(str(file)))
+    except (nrrd.NRRDError, OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ImageReadError(f"{file}: not a readable NRRD header ({exc}); expected a .nrrd/.nhdr file") from exc
+
+
+def _space_to_lps(header: NrrdHeader, source: str) -> FloatArray:
+    space = header.get("space")
+    if space is None:
+        # No ``space`` but ``space dimension``: coordinates are taken as LPS, as ITK does.
+        return np.eye(3)
+    try:
+        return SPACE_TO_LPS[str(space).strip().lower()]
+    except KeyError:
+        raise ImageReadError(
+            f"{source}: NRRD space {space!r} is not supported; expected left-posterior-superior or "
+            "right-anterior-superior (or left-anterior-superior). Resave the image in LPS or RAS."
+        ) from None
+
+
+def nrrd_geometry(header: NrrdHeader, source: str = "") -> tuple[ImageGrid, int | None]:
+    """Grid of a NRRD header and the file axis that is not spatial (a list/time axis), if any.
+
+    Parameters
+    ----------
+    header : dict
+        Header as returned by pynrrd.
+    source : str
+        File name for messages.
+
+    Returns
+    -------
+    grid : ImageGrid
+        LPS grid, ``spatial_shape`` ``(slice, row, column)``. A 2-D image becomes one slice whose
+        normal is the cross product of its two axes (spacing 1 mm).
+    non_spatial_axis : int or None
+        File-order index (``i`` first) of the single non-spatial axis.
+
+    Raises
+    ------
+    ImageReadError
+        If the header has more than one non-spatial axis, fewer than 2 or more than 3 spatial
+        axes, or an unsupported ``space``.
+    """
+    dimension = int(header["dimension"])
+    sizes = [int(n) for n in header["sizes"]]
+    directions = header.get("space directions")
+    kinds = header.get("kinds")
+    if directions is not None:
+        directions = np.asarray(directions, dtype=np.float64)
+        spatial = [a for a in range(dimension) if not np.all(np.isnan(directions[a]))]
+    elif kinds is not None:
+        spatial = [a for a in range(dimension) if str(kinds[a]).lower() in _SPATIAL_KINDS]
+    else:
+        spatial = list(range(min(dimension, 3)))
+    others = [a for a in range(dimension) if a not in spatial]
+    if len(spatial) not in (2, 3) or len(others) > 1:
+        raise ImageReadError(
+            f"{source}: NRRD has {len(spatial)} spatial and {len(others)} other axes (sizes {sizes}, kinds "
+            f"{kinds}); expected a 2-D or 3-D image, optionally with one list/time axis"
+        )
+    to_lps = _space_to_lps(header, source)
+    columns = np.zeros((3, 3))
+    if directions is not None:
+        for column, axis in enumerate(spatial):
+            columns[:, column] = to_lps @ directions[axis][:3]
+    else:
+        spacings = header.get("spacings")
+        for column, axis in enumerate(spatial):
+            step = 1.0 if spacings is None or np.isnan(spacings[axis]) else float(spacings[axis])
+            columns[column, column] = step
+    shape = [sizes[a] for a in spatial]
+    if len(spatial) == 2:
+        normal = np.cross(columns[:, 0], columns[:, 1])
+        columns[:, 2] = normal / np.linalg.norm(normal)
+        shape.append(1)
+    origin = np.asarray(header.get("space origin", np.zeros(3)), dtype=np.float64)[:3]
+    ijk = np.eye(4)
+    ijk[:3, :3] = columns
+    ijk[:3, 3] = to_lps @ np.nan_to_num(origin)
+    return grid_from_ijk(ijk, tuple(shape)), (others[0] if others else None)
+
+
+def read_nrrd(path: str | Path) -> Volume:
+    """Read a NRRD volume (or a label map as its integer values).
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.nrrd`` (attached) or ``.nhdr`` (detached) file; any encoding pynrrd reads.
+
+    Returns
+    -------
+    Volume
+        ``array`` shape ``(slice, row, column)`` in the file's voxel type (native byte order), or
+        ``(frame, slice, row, column)`` when the file has one list/time axis. Grid in LPS mm.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing, not NRRD, or its geometry is not a 2-D/3-D image (see
+        :func:`nrrd_geometry`).
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from sessionkit.geometry import ImageGrid
+    >>> grid = ImageGrid.from_parts((2, 3, 4), spacing=(3.0, 1.0, 0.5), origin=(1.0, 2.0, 3.0))
+    >>> path = os.path.join(tempfile.mkdtemp(), "v.nrrd")
+    >>> write_nrrd(Volume(np.arange(24, dtype=np.int16).reshape(2, 3, 4), grid), path)
+    >>> read_nrrd(path).grid.matches(grid)
+    True
+    """
+    file = require_file(path)
+    try:
+        data, header = nrrd.read(str(file), index_order="C")
+    except (nrrd.NRRDError, OSError, ValueError, UnicodeDecodeError, EOFError) as exc:
+        raise ImageReadError(f"{file}: cannot read NRRD ({exc}); expected a .nrrd/.nhdr image") from exc
+    grid, other = nrrd_geometry(header, str(file))
+    array = native(np.asarray(data))
+    if other is not None:
+        array = np.moveaxis(array, array.ndim - 1 - other, 0)
+    lead = () if other is None else (array.shape[0],)
+    array = np.ascontiguousarray(array.reshape(lead + grid.spatial_shape))
+    return Volume(array=array, grid=grid, source=str(file))
+
+
+def _nrrd_header(grid: ImageGrid, frames: bool) -> NrrdHeader:
+    ijk = ijk_affine(grid)
+    directions = ijk[:3, :3].T
+    kinds = ["domain", "domain", "domain"]
+    if frames:
+        directions = np.vstack([np.full(3, np.nan), directions])
+        kinds = ["list", *kinds]
+    return {
+        "space": "left-posterior-superior",
+        "space directions": directions,
+        "space origin": ijk[:3, 3],
+        "kinds": kinds,
+        "encoding": "gzip",
+    }
+
+
+def write_nrrd(image: Volume | Segmentation, path: str | Path, *, compression_level: int = 1) -> None:
+    """Write a Volume or a one-layer label map as gzip NRRD in LPS.
+
+    Parameters
+    ----------
+    image : Volume or Segmentation
+        A Volume with ``(slice, row, column)`` or ``(frame, slice, row, column)`` array (frames
+        become a leading ``list`` axis), or a Segmentation with exactly one layer (written as its
+        label values; the segment table is not kept: use ``write_seg_nrrd`` for that).
+    path : str or Path
+        ``.nrrd`` or ``.nhdr`` (then a detached ``.raw.gz`` is written beside it).
+    compression_level : int
+        gzip level 1-9; 1 is fast (clarifications C9: contour saves use level 1).
+
+    Raises
+    ------
+    SegmentationError
+        If a Segmentation has more than one layer.
+    """
+    array: npt.NDArray[np.generic]
+    if isinstance(image, Segmentation):
+        if image.layers.shape[0] != 1:
+            raise SegmentationError(
+                f"segmentation has {image.layers.shape[0]} layers; NRRD holds one label map. "
+                "Write it with write_seg_nrrd instead."
+            )
+        array = image.layers[0]
+    else:
+        array = image.array
+    frames = array.ndim == 4
+    data = np.moveaxis(array, 0, -1) if frames else array
+    nrrd.write(
+        str(path),
+        np.ascontiguousarray(data),
+        _nrrd_header(image.grid, frames),
+        compression_level=compression_level,
+        index_order="C",
+    )

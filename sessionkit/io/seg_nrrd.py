@@ -1,0 +1,158 @@
+"""3D Slicer segmentations (``.seg.nrrd``): read and written with slicerio.
+
+Slicer stores segments as label values in one or more layers (a 3-D array, or a 4-D array whose
+first file axis, kind ``list``, is the layer) with per-segment header fields
+``Segment<N>_ID/Name/Color/LabelValue/Layer/Extent/Tags`` (Slicer segmentation file format,
+https://slicer.readthedocs.io/en/latest/developer_guide/modules/segmentations.html). Colours are
+floats 0-1 in the file and RGB 0-255 in the model.
+
+Legacy files written by Slicer/SlicerRT before layers existed (clarifications C5, corpus D
+``EclipseProstate_Bladder_Union_PTV.seg.nrrd``) have ``dimension: 4`` with one binary volume per
+segment along the last axis, ``space dimension: 4`` and no ``space`` field, and a cropped extent
+``Segmentation_Extent``. slicerio raises on them, so they are read with pynrrd here the way Slicer's
+``ReadBinaryLabelmapRepresentation4DSpatial`` does: coordinates are RAS (Slicer passes them to its
+RAS image data unchanged), the stored voxels start at extent index ``Segmentation_Extent[0,2,4]``
+of a grid whose index 0 sits at ``space origin``, and each segment is a layer with label value 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nrrd
+import numpy as np
+import slicerio
+
+from sessionkit.errors import ImageReadError
+from sessionkit.geometry import LPS_TO_RAS
+from sessionkit.imaging import RGB, Segment, Segmentation
+from sessionkit.io._common import as_label_array, grid_from_ijk, ijk_affine, native, require_file
+from sessionkit.io.nrrd import read_nrrd_header
+
+
+def _rgb(color: Any) -> RGB:
+    """``"r g b"`` or a sequence of floats 0-1 -> RGB 0-255."""
+    values = [float(v) for v in (color.split() if isinstance(color, str) else color)][:3]
+    r, g, b = (round(min(max(v, 0.0), 1.0) * 255) for v in values)
+    return (r, g, b)
+
+
+def _is_legacy(header: dict[str, Any]) -> bool:
+    return "Segmentation_Extent" in header or (int(header["dimension"]) == 4 and "space" not in header)
+
+
+def read_seg_nrrd(path: str | Path) -> Segmentation:
+    """Read a Slicer ``.seg.nrrd`` segmentation (current or legacy 4-D layout).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    Segmentation
+        ``layers`` shape ``(n_layers, slice, row, column)``; one :class:`Segment` per
+        ``Segment<N>_*`` group in file order, with ``segment_id`` (``_ID``), ``name`` (``_Name``),
+        ``label_value`` (``_LabelValue``, default 1), ``layer`` (``_Layer``; without it each segment
+        has its own layer, as in Slicer), ``color`` (``_Color``, legacy ``_DefaultColor``; RGB 0-255).
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing or not a segmentation slicerio/pynrrd can read.
+    """
+    file = require_file(path)
+    header = read_nrrd_header(file)
+    if _is_legacy(header):
+        return _read_legacy(file)
+    try:
+        seg = slicerio.read_segmentation(str(file))
+    except (OSError, ValueError, KeyError, nrrd.NRRDError) as exc:
+        raise ImageReadError(f"{file}: cannot read as a Slicer segmentation ({exc}); expected a .seg.nrrd") from exc
+    voxels = native(np.asarray(seg["voxels"]))
+    if voxels.ndim == 3:
+        voxels = voxels[np.newaxis]
+    if voxels.ndim != 4:
+        raise ImageReadError(f"{file}: segmentation voxels have shape {voxels.shape}; expected 3-D or 4-D")
+    grid = grid_from_ijk(seg["ijkToLPS"], voxels.shape[1:])
+    layers = as_label_array(np.ascontiguousarray(voxels.transpose(0, 3, 2, 1)), str(file))
+    segments = []
+    for index, info in enumerate(seg.get("segments", [])):
+        layer = int(info.get("layer", index if layers.shape[0] > 1 else 0))
+        segments.append(
+            Segment(
+                segment_id=str(info.get("id", f"Segment_{index + 1}")),
+                name=str(info.get("name", info.get("id", f"Segment_{index + 1}"))),
+                label_value=int(info.get("labelValue", 1)),
+                color=_rgb(info.get("color", (0.5, 0.5, 0.5))),
+                layer=layer,
+            )
+        )
+    return Segmentation(layers=layers, grid=grid, segments=tuple(segments), source=str(file))
+
+
+def _read_legacy(file: Path) -> Segmentation:
+    try:
+        data, header = nrrd.read(str(file), index_order="C")
+    except (nrrd.NRRDError, OSError, ValueError, EOFError) as exc:
+        raise ImageReadError(f"{file}: cannot read legacy Slicer segmentation ({exc})") from exc
+    sizes = [int(n) for n in header["sizes"]]
+    if len(sizes) != 4:
+        raise ImageReadError(f"{file}: legacy segmentation has sizes {sizes}; expected 4 axes (i, j, k, segment)")
+    directions = np.asarray(header["space directions"], dtype=np.float64)[:3, :3]
+    origin = np.asarray(header["space origin"], dtype=np.float64)[:3]
+    extent = [int(v) for v in str(header.get("Segmentation_Extent", "0 0 0 0 0 0")).split()]
+    start = np.array(extent[0::2][:3], dtype=np.float64)
+    ijk_ras = np.eye(4)
+    ijk_ras[:3, :3] = directions.T
+    ijk_ras[:3, 3] = origin + directions.T @ start
+    grid = grid_from_ijk(LPS_TO_RAS @ ijk_ras, tuple(sizes[:3]))
+    masks = native(np.asarray(data)) != 0  # (segment, k, j, i)
+    segments = []
+    for index in range(sizes[3]):
+        segment_id = str(header.get(f"Segment{index}_ID", f"Segment_{index + 1}"))
+        color = header.get(f"Segment{index}_Color", header.get(f"Segment{index}_DefaultColor", "0.5 0.5 0.5"))
+        segments.append(
+            Segment(
+                segment_id=segment_id,
+                name=str(header.get(f"Segment{index}_Name", segment_id)),
+                label_value=1,
+                color=_rgb(color),
+                layer=index,
+            )
+        )
+    layers = np.ascontiguousarray(masks.astype(np.uint8).reshape((sizes[3], *grid.spatial_shape)))
+    return Segmentation(layers=layers, grid=grid, segments=tuple(segments), source=str(file))
+
+
+def write_seg_nrrd(segmentation: Segmentation, path: str | Path, *, compression_level: int = 1) -> None:
+    """Write a Segmentation as a Slicer ``.seg.nrrd`` with slicerio (LPS, gzip).
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+        One layer is written as a 3-D file, several as 4-D (``list`` axis first), as Slicer does.
+    path : str or Path
+    compression_level : int
+        gzip level 1-9.
+    """
+    layers = segmentation.layers
+    voxels = layers[0].transpose(2, 1, 0) if layers.shape[0] == 1 else layers.transpose(0, 3, 2, 1)
+    segments = [
+        {
+            "id": segment.segment_id,
+            "name": segment.name,
+            "labelValue": int(segment.label_value),
+            "layer": int(segment.layer),
+            "color": [round(c / 255.0, 6) for c in segment.color],
+        }
+        for segment in segmentation.segments
+    ]
+    data = {
+        "voxels": voxels,
+        "ijkToLPS": ijk_affine(segmentation.grid),
+        "segments": segments,
+        "encoding": "gzip",
+    }
+    slicerio.write_segmentation(str(path), data, compression_level=compression_level, index_order="F")
