@@ -1,0 +1,27 @@
+"""File formats in and out of the image model (the only package that knows file layouts).
+
+Readers return :class:`~sessionkit.imaging.Volume` or :class:`~sessionkit.imaging.Segmentation`
+in LPS mm with arrays ``(slice, row, column)``; :func:`read_image` picks the reader by content.
+"""
+
+from sessionkit.io._common import ColorTable
+from sessionkit.io.nifti import encode_nifti, read_nifti, read_nifti_bytes, write_nifti
+from sessionkit.io.nrrd import read_nrrd, write_nrrd
+from sessionkit.io.registry import ImageHeader, read_header, read_image, sniff_format
+from sessionkit.io.seg_nrrd import read_seg_nrrd, write_seg_nrrd
+
+__all__ = [
+    "ColorTable",
+    "ImageHeader",
+    "encode_nifti",
+    "read_header",
+    "read_image",
+    "read_nifti",
+    "read_nifti_bytes",
+    "read_nrrd",
+    "read_seg_nrrd",
+    "sniff_format",
+    "write_nifti",
+    "write_nrrd",
+    "write_seg_nrrd",
+]

@@ -51,6 +51,15 @@ def read_nrrd_header(path: str | Path) -> NrrdHeader:
         raise ImageReadError(f"{file}: not a readable NRRD header ({exc}); expected a .nrrd/.nhdr file") from exc
 
 
+def nrrd_dtype(header: NrrdHeader) -> np.dtype[np.generic]:
+    """Voxel type named by the header's ``type`` field (native byte order), e.g. ``int16``."""
+    try:
+        name: str = nrrd.reader._TYPEMAP_NRRD2NUMPY[header["type"]]
+    except KeyError:
+        raise ImageReadError(f"NRRD type {header.get('type')!r} is not a numeric voxel type") from None
+    return np.dtype(name)
+
+
 def _space_to_lps(header: NrrdHeader, source: str) -> FloatArray:
     space = header.get("space")
     if space is None:

@@ -25,10 +25,10 @@ import numpy as np
 import slicerio
 
 from sessionkit.errors import ImageReadError
-from sessionkit.geometry import LPS_TO_RAS
+from sessionkit.geometry import LPS_TO_RAS, ImageGrid
 from sessionkit.imaging import RGB, Segment, Segmentation
 from sessionkit.io._common import as_label_array, grid_from_ijk, ijk_affine, native, require_file
-from sessionkit.io.nrrd import read_nrrd_header
+from sessionkit.io.nrrd import nrrd_geometry, read_nrrd_header
 
 
 def _rgb(color: Any) -> RGB:
@@ -38,8 +38,38 @@ def _rgb(color: Any) -> RGB:
     return (r, g, b)
 
 
+def is_segmentation_header(header: dict[str, Any]) -> bool:
+    """True when a NRRD header carries Slicer segment fields (``Segment<N>_ID`` / ``_Name``)."""
+    return any(key.startswith("Segment0_") for key in header)
+
+
 def _is_legacy(header: dict[str, Any]) -> bool:
     return "Segmentation_Extent" in header or (int(header["dimension"]) == 4 and "space" not in header)
+
+
+def seg_nrrd_geometry(header: dict[str, Any], source: str = "") -> ImageGrid:
+    """Grid of a ``.seg.nrrd`` header (current or legacy layout), without reading voxels.
+
+    Raises
+    ------
+    ImageReadError
+        If a legacy header does not have 4 axes or the geometry is not a 3-D image.
+    """
+    if not _is_legacy(header):
+        return nrrd_geometry(header, source)[0]
+    sizes = [int(n) for n in header["sizes"]]
+    if len(sizes) != 4 or "space directions" not in header:
+        raise ImageReadError(
+            f"{source}: legacy segmentation has sizes {sizes}; expected 4 axes (i, j, k, segment) and space directions"
+        )
+    directions = np.asarray(header["space directions"], dtype=np.float64)[:3, :3]
+    origin = np.asarray(header.get("space origin", np.zeros(3)), dtype=np.float64)[:3]
+    extent = [int(v) for v in str(header.get("Segmentation_Extent", "0 0 0 0 0 0")).split()]
+    start = np.array(extent[0::2][:3], dtype=np.float64)
+    ijk_ras = np.eye(4)
+    ijk_ras[:3, :3] = directions.T
+    ijk_ras[:3, 3] = origin + directions.T @ start
+    return grid_from_ijk(LPS_TO_RAS @ ijk_ras, tuple(sizes[:3]))
 
 
 def read_seg_nrrd(path: str | Path) -> Segmentation:
@@ -97,17 +127,8 @@ def _read_legacy(file: Path) -> Segmentation:
         data, header = nrrd.read(str(file), index_order="C")
     except (nrrd.NRRDError, OSError, ValueError, EOFError) as exc:
         raise ImageReadError(f"{file}: cannot read legacy Slicer segmentation ({exc})") from exc
+    grid = seg_nrrd_geometry(header, str(file))
     sizes = [int(n) for n in header["sizes"]]
-    if len(sizes) != 4:
-        raise ImageReadError(f"{file}: legacy segmentation has sizes {sizes}; expected 4 axes (i, j, k, segment)")
-    directions = np.asarray(header["space directions"], dtype=np.float64)[:3, :3]
-    origin = np.asarray(header["space origin"], dtype=np.float64)[:3]
-    extent = [int(v) for v in str(header.get("Segmentation_Extent", "0 0 0 0 0 0")).split()]
-    start = np.array(extent[0::2][:3], dtype=np.float64)
-    ijk_ras = np.eye(4)
-    ijk_ras[:3, :3] = directions.T
-    ijk_ras[:3, 3] = origin + directions.T @ start
-    grid = grid_from_ijk(LPS_TO_RAS @ ijk_ras, tuple(sizes[:3]))
     masks = native(np.asarray(data)) != 0  # (segment, k, j, i)
     segments = []
     for index in range(sizes[3]):

@@ -1,0 +1,187 @@
+"""One entry point for every image file: sniff the format, read into the model.
+
+:func:`read_image` is what the scene resolver, the server and ``sessionkit inspect`` call;
+:func:`read_header` gives grid and kind without reading voxels (the validator's files pass).
+The session ``Image@Type`` (session-format §6.3) is the ``image_type`` hint: ``LabelMap`` and
+``Segmentation`` turn an integer image into a one-layer :class:`Segmentation` (clarifications C5).
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sessionkit.errors import ImageReadError
+from sessionkit.geometry import ImageGrid
+from sessionkit.imaging import Segmentation, Volume
+from sessionkit.io._common import ColorTable, labelmap_segmentation, require_file
+from sessionkit.io.nifti import read_nifti, read_nifti_header
+from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, read_nrrd, read_nrrd_header
+from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry
+
+Format = Literal["nrrd", "seg_nrrd", "nifti"]
+
+#: ``Image@Type`` values (session-format §6.3).
+IMAGE_TYPES = ("Volume", "VolumeSequence", "Vector", "LabelMap", "Segmentation", "RTStruct")
+_LABEL_TYPES = {"LabelMap", "Segmentation"}
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What a file holds, read without its voxels.
+
+    Attributes
+    ----------
+    path : str
+    format : {"nrrd", "seg_nrrd", "nifti"}
+    kind : {"volume", "segmentation"}
+        ``segmentation`` for ``.seg.nrrd`` files and for any file read with a LabelMap/Segmentation
+        type hint.
+    grid : ImageGrid
+    dtype : str
+        Voxel type as stored (numpy name).
+    frames : int
+        Number of frames (1 for a 3-D image).
+    """
+
+    path: str
+    format: Format
+    kind: Literal["volume", "segmentation"]
+    grid: ImageGrid
+    dtype: str
+    frames: int = 1
+
+
+def _is_nifti_magic(head: bytes) -> bool:
+    return head[344:348] in (b"n+1\x00", b"ni1\x00") or head[4:8] in (b"n+2\x00", b"ni2\x00")
+
+
+def sniff_format(path: str | Path) -> Format:
+    """The format of ``path``, decided by content (magic bytes), not only by extension.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing or of a format no reader handles.
+    """
+    file = require_file(path)
+    with file.open("rb") as handle:
+        head = handle.read(544)
+    if head.startswith(b"NRRD"):
+        return "seg_nrrd" if is_segmentation_header(read_nrrd_header(file)) else "nrrd"
+    if head[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(file, "rb") as handle:
+                head = handle.read(544)
+        except (OSError, EOFError) as exc:
+            raise ImageReadError(f"{file}: broken gzip stream ({exc}); expected a .nii.gz image") from exc
+    if _is_nifti_magic(head):
+        return "nifti"
+    found = "DICOM" if head[128:132] == b"DICM" else f"first bytes {head[:8]!r}"
+    raise ImageReadError(
+        f"{file}: unsupported image format ({found}); expected NRRD (.nrrd/.nhdr), Slicer .seg.nrrd or "
+        "NIfTI (.nii/.nii.gz). Convert the file, or check Image@Type and DicomRead."
+    )
+
+
+def _check_type(image_type: str | None, file: Path) -> None:
+    if image_type is not None and image_type not in IMAGE_TYPES:
+        raise ImageReadError(f"{file}: image type {image_type!r} is unknown; expected one of {', '.join(IMAGE_TYPES)}")
+    if image_type == "RTStruct":
+        raise ImageReadError(f"{file}: RTStruct files are DICOM RT Structure Sets; this reader does not read them yet")
+
+
+def read_image(
+    path: str | Path,
+    *,
+    image_type: str | None = None,
+    color_table: ColorTable | None = None,
+) -> Volume | Segmentation:
+    """Read any supported image file into the model.
+
+    Parameters
+    ----------
+    path : str or Path
+    image_type : str, optional
+        ``Image@Type`` of the session (``Volume``, ``VolumeSequence``, ``Vector``, ``LabelMap``,
+        ``Segmentation``, ``RTStruct``). ``LabelMap``/``Segmentation`` read a NRRD/NIfTI as a
+        one-layer Segmentation with one segment per non-zero value. ``Volume`` refuses 4-D files
+        and Slicer segmentations. ``None``: the file decides (``.seg.nrrd`` -> Segmentation, else Volume).
+    color_table : mapping of int to (str, (int, int, int)), optional
+        Names and RGB 0-255 colours of label values (an ROIColorFile) for label maps; values
+        it lacks are named ``Label_<value>``.
+
+    Returns
+    -------
+    Volume or Segmentation
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing, unreadable, of an unknown format, or not of the expected kind;
+        the message names the file, what was found, what was expected and the fix.
+    """
+    file = require_file(path)
+    _check_type(image_type, file)
+    fmt = sniff_format(file)
+    if fmt == "seg_nrrd":
+        if image_type in ("Volume", "VolumeSequence", "Vector"):
+            raise ImageReadError(
+                f"{file}: is a Slicer segmentation (.seg.nrrd); expected a {image_type}. "
+                'Set Image Type="Segmentation" for this file.'
+            )
+        return read_seg_nrrd(file)
+    volume = read_nrrd(file) if fmt == "nrrd" else read_nifti(file)
+    frames = volume.array.shape[0] if volume.array.ndim == 4 else 1
+    if image_type in _LABEL_TYPES:
+        if frames > 1:
+            raise ImageReadError(
+                f"{file}: has {frames} frames; a {image_type} must be one 3-D label map. Split the frames."
+            )
+        return labelmap_segmentation(
+            volume.array.reshape(volume.grid.spatial_shape),
+            volume.grid,
+            color_table=color_table,
+            frame_of_reference_uid=volume.frame_of_reference_uid,
+            source=volume.source,
+        )
+    if image_type == "Volume" and frames > 1:
+        raise ImageReadError(
+            f"{file}: is 4-D ({frames} frames of {list(volume.grid.spatial_shape)}); expected a 2-D or 3-D "
+            'Volume. Use Image Type="VolumeSequence" or pick one frame.'
+        )
+    return volume
+
+
+def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHeader:
+    """Grid, kind, voxel type and frame count of an image file without reading its voxels.
+
+    Parameters
+    ----------
+    path : str or Path
+    image_type : str, optional
+        As for :func:`read_image`; ``LabelMap``/``Segmentation`` give kind ``segmentation``.
+
+    Raises
+    ------
+    ImageReadError
+        As :func:`read_image`, for what the header alone shows.
+    """
+    file = require_file(path)
+    _check_type(image_type, file)
+    fmt = sniff_format(file)
+    kind: Literal["volume", "segmentation"] = "segmentation" if image_type in _LABEL_TYPES else "volume"
+    if fmt in ("nrrd", "seg_nrrd"):
+        header = read_nrrd_header(file)
+        if fmt == "seg_nrrd":
+            grid, frames, kind = seg_nrrd_geometry(header, str(file)), 1, "segmentation"
+        else:
+            grid, other = nrrd_geometry(header, str(file))
+            frames = 1 if other is None else int(header["sizes"][other])
+        dtype = str(nrrd_dtype(header))
+    else:
+        grid, dtype_np, frames = read_nifti_header(file)
+        dtype = str(dtype_np)
+    return ImageHeader(path=str(file), format=fmt, kind=kind, grid=grid, dtype=dtype, frames=frames)
