@@ -5,6 +5,7 @@ in LPS mm with arrays ``(slice, row, column)``; :func:`read_image` picks the rea
 """
 
 from sessionkit.io._common import ColorTable
+from sessionkit.io.describe import describe
 from sessionkit.io.nifti import encode_nifti, read_nifti, read_nifti_bytes, write_nifti
 from sessionkit.io.nrrd import read_nrrd, write_nrrd
 from sessionkit.io.registry import ImageHeader, read_header, read_image, sniff_format
@@ -13,6 +14,7 @@ from sessionkit.io.seg_nrrd import read_seg_nrrd, write_seg_nrrd
 __all__ = [
     "ColorTable",
     "ImageHeader",
+    "describe",
     "encode_nifti",
     "read_header",
     "read_image",

@@ -1,0 +1,78 @@
+"""Plain-data description of a loaded image (what ``sessionkit inspect`` prints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sessionkit.imaging import Segmentation, Volume
+
+
+def _label_counts(layer: npt.NDArray[np.integer]) -> dict[int, int]:
+    """Voxel count per label value of one layer (bincount when the values allow it)."""
+    if layer.size and layer.min() >= 0 and layer.max() <= 1 << 20:
+        counts = np.bincount(layer.ravel())
+        return {int(v): int(n) for v, n in enumerate(counts) if n}
+    values, counts = np.unique(layer, return_counts=True)
+    return {int(v): int(n) for v, n in zip(values, counts, strict=True)}
+
+
+def describe(image: Volume | Segmentation) -> dict[str, Any]:
+    """JSON-ready description of ``image``.
+
+    Parameters
+    ----------
+    image : Volume or Segmentation
+
+    Returns
+    -------
+    dict
+        ``source``, ``kind`` (``volume``/``segmentation``), ``spatial_shape`` (slice, row, column),
+        ``spacing`` (mm), ``origin`` (LPS mm, centre of voxel 0,0,0), ``direction`` (list of the
+        three unit LPS column vectors of the array axes), ``frame_of_reference_uid``, ``dtype``,
+        ``value_range`` ([min, max]), ``frames``; for a segmentation ``layers`` and ``segments``
+        (each ``segment_id``, ``label_value``, ``name``, ``color`` RGB 0-255, ``layer``,
+        ``voxel_count``); ``notes`` (e.g. a volume whose values look like a mask,
+        clarifications C5).
+
+    Examples
+    --------
+    >>> from sessionkit.geometry import ImageGrid
+    >>> volume = Volume(np.array([[[0, 0], [0, 7]]], dtype=np.int16), ImageGrid.from_parts((1, 2, 2)))
+    >>> info = describe(volume)
+    >>> info["kind"], info["value_range"], info["notes"]
+    ('volume', [0, 7], ['values are only 0 and 7: looks like a mask; use --type Segmentation'])
+    """
+    data = image.layers if isinstance(image, Segmentation) else image.array
+    info: dict[str, Any] = {"source": image.source, "kind": image.kind, **image.grid.to_dict()}
+    info["frame_of_reference_uid"] = image.frame_of_reference_uid
+    info["dtype"] = str(data.dtype)
+    info["value_range"] = [data.min().item(), data.max().item()] if data.size else [0, 0]
+    notes: list[str] = []
+    if isinstance(image, Segmentation):
+        info["frames"] = 1
+        info["layers"] = int(image.layers.shape[0])
+        counts = [_label_counts(layer) for layer in image.layers]
+        info["segments"] = [
+            {
+                "segment_id": segment.segment_id,
+                "label_value": segment.label_value,
+                "name": segment.name,
+                "color": list(segment.color),
+                "layer": segment.layer,
+                "voxel_count": counts[segment.layer].get(segment.label_value, 0),
+            }
+            for segment in image.segments
+        ]
+        empty = [s["name"] for s in info["segments"] if s["voxel_count"] == 0]
+        if empty:
+            notes.append(f"empty segments: {', '.join(empty)}")
+    else:
+        info["frames"] = int(image.array.shape[0]) if image.array.ndim == 4 else 1
+        values = np.unique(image.array) if image.array.size <= 1 << 26 else np.array([])
+        if values.size == 2 and values[0] == 0:
+            notes.append(f"values are only 0 and {values[1].item()}: looks like a mask; use --type Segmentation")
+    info["notes"] = notes
+    return info
