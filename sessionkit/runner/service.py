@@ -1,0 +1,444 @@
+"""The reading service the HTTP server calls: logins, positions, submissions (reading-flow §1, §4-§5, §13).
+
+One run per (session, reader) under ``<results root>/<reader_id>/<session_stem>/``. Every accepted
+submission is durable before :meth:`ReadingService.submit` returns: CSV rows appended and fsync'ed,
+then ``state.json`` replaced atomically with the new ``last_seq`` (C2). A refused submission writes no
+response, annotation or state (the refusal is recorded in ``events.jsonl`` only, reading-flow §1).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sessionkit.errors import ResponseLogError, RunnerStateError
+from sessionkit.responses.csvlog import LOG_VERSION
+from sessionkit.responses.paths import RunPaths
+from sessionkit.responses.run_folder import RunFolder, latest_responses, utc_timestamp
+from sessionkit.runner.answers import button_stem
+from sessionkit.runner.machine import (
+    CSV_EVENT,
+    AnswerKey,
+    Effect,
+    Resume,
+    RunState,
+    Submit,
+    bookmark_label,
+    can_repeat,
+    editable,
+    from_json,
+    logged_answers,
+    new_run,
+    step,
+    to_json,
+)
+from sessionkit.runner.navigation import group_order, progress_text
+from sessionkit.session.model import Session
+
+#: Transitions a submission may carry (clarifications C1 names; ``goto_bookmark`` logs as ``bookmark``).
+SUBMIT_TRANSITIONS = frozenset(CSV_EVENT)
+
+
+@dataclass
+class _Run:
+    run_id: str
+    reader_id: str
+    folder: RunFolder
+    state: RunState
+    last_seq: int
+    login_id: str
+    logins: list[dict[str, Any]]
+    created_at: str
+    answered_at: dict[AnswerKey, tuple[str, ...]]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class ReadingService:
+    """Runs of one session for any number of readers.
+
+    Parameters
+    ----------
+    session : Session
+        The validated session (its ``sha256`` names the snapshot).
+    session_path : Path
+        The session file; its bytes are snapshotted into each new run, its stem names the run folder.
+    results_root : Path
+        ``<results root>`` (clarifications C2 default ``./sessionkit-runs``).
+    study_salt : str, optional
+        Deployment salt of the group permutation (reading-flow §3.3); default empty.
+
+    Notes
+    -----
+    Thread-safe: one lock per run, one for the run registry.
+    """
+
+    def __init__(
+        self, session: Session, session_path: Path, results_root: Path, *, study_salt: str | None = None
+    ) -> None:
+        self.session = session
+        self.session_path = Path(session_path)
+        self.results_root = Path(results_root)
+        self.study_salt = study_salt or ""
+        self.session_id = self.session_path.stem
+        self._runs: dict[str, _Run] = {}
+        self._by_reader: dict[str, str] = {}
+        self._registry = threading.Lock()
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def _state_json(self, run: _Run, state: RunState, last_seq: int) -> dict[str, Any]:
+        return {
+            "version": state.version,
+            "run_id": run.run_id,
+            "reader_id": run.reader_id,
+            "session_id": self.session_id,
+            "session_sha256": self.session.sha256,
+            "created_at": run.created_at,
+            "last_seq": last_seq,
+            "logins": run.logins,
+            "machine": to_json(state),
+        }
+
+    def _create(self, reader_id: str, folder: RunFolder) -> _Run:
+        try:
+            snapshot = self.session_path.read_bytes()
+        except OSError as exc:
+            raise ResponseLogError(f"Cannot read the session file {self.session_path}: {exc}") from exc
+        colors = self.session_path.parent / self.session.roi_color_file if self.session.roi_color_file else None
+        folder.create(snapshot, colors)
+        state = new_run(self.session, group_order(self.session, reader_id, self.study_salt))
+        run = _Run(str(uuid.uuid4()), reader_id, folder, state, 0, "", [], utc_timestamp(), {})
+        folder.commit_state(self._state_json(run, state, 0))
+        folder.log_event("run_created", run_id=run.run_id, group_order=to_json(state)["group_order"])
+        return run
+
+    def _load(self, reader_id: str, folder: RunFolder) -> _Run:
+        data = folder.read_state()
+        try:
+            last_seq = int(data["last_seq"])
+            run_id, machine, logins = str(data["run_id"]), data["machine"], list(data["logins"])
+            created_at, stored_sha = str(data["created_at"]), str(data["session_sha256"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ResponseLogError(f"{folder.paths.state} is malformed: {exc}") from exc
+        folder.recover(last_seq)
+        if stored_sha != self.session.sha256:
+            folder.log_event("problem", code="SK908", run_sha256=stored_sha, session_sha256=self.session.sha256)
+        answers: dict[AnswerKey, list[str]] = {}
+        times: dict[AnswerKey, list[str]] = {}
+        latest = latest_responses(folder.read_responses())
+        for (page_index, rep, question_id, option_index), row in sorted(latest.items()):
+            parts = question_id.split(".")
+            if len(parts) != 3 or not all(p.isdigit() for p in parts):
+                raise ResponseLogError(f"responses.csv: unreadable question_id {question_id!r}")
+            key = (page_index, rep, int(parts[1]), int(parts[2]))
+            values, stamps = answers.setdefault(key, []), times.setdefault(key, [])
+            while len(values) < option_index:
+                values.append("")
+                stamps.append("")
+            values[option_index - 1], stamps[option_index - 1] = row["value"], row["answered_at"]
+        state = from_json(self.session, machine, {k: tuple(v) for k, v in answers.items()})
+        return _Run(
+            run_id, reader_id, folder, state, last_seq, "", logins, created_at, {k: tuple(v) for k, v in times.items()}
+        )
+
+    def _run(self, run_id: str) -> _Run:
+        with self._registry:
+            run = self._runs.get(run_id)
+        if run is None:
+            raise RunnerStateError(f"Unknown run {run_id!r}", code="HTTP404", hint="sign in again")
+        return run
+
+    def run_dir(self, run_id: str) -> Path:
+        """The run folder ``<results root>/<reader_id>/<session_stem>`` of ``run_id``."""
+        return self._run(run_id).folder.paths.run_dir
+
+    def login(self, reader_id: str) -> dict[str, Any]:
+        """Create or resume the reader's run and land per reading-flow §13.
+
+        Parameters
+        ----------
+        reader_id : str
+            ``[A-Za-z0-9._-]{1,64}``, not ``.`` or ``..`` (C3).
+
+        Returns
+        -------
+        dict
+            ``{run_id, state_version, nav_position, nav_total, resumed, complete}``.
+
+        Raises
+        ------
+        ResponseLogError
+            Invalid reader id, or the run folder cannot be read or written.
+        """
+        paths = RunPaths.create(self.results_root, reader_id, self.session_path.stem)
+        with self._registry:
+            run_id = self._by_reader.get(reader_id)
+            run = self._runs.get(run_id) if run_id else None
+            resumed = run is not None
+            if run is None:
+                folder = RunFolder(paths)
+                resumed = folder.exists()
+                run = self._load(reader_id, folder) if resumed else self._create(reader_id, folder)
+                self._runs[run.run_id] = run
+                self._by_reader[reader_id] = run.run_id
+        with run.lock:
+            state = step(run.state, Resume())
+            if not state.run_complete:
+                login_id, now = str(uuid.uuid4()), utc_timestamp()
+                logins = [*run.logins, {"login_id": login_id, "login_time": now, "logout_time": None}]
+                run.folder.commit_state(self._state_json(run, state, run.last_seq) | {"logins": logins})
+                run.login_id, run.logins = login_id, logins
+                run.folder.log_event("login", login_id=login_id, nav_position=state.position, resumed=resumed)
+            run.state = state
+            return {
+                "run_id": run.run_id,
+                "state_version": state.version,
+                "nav_position": state.position,
+                "nav_total": len(state.nav),
+                "resumed": resumed,
+                "complete": state.run_complete,
+            }
+
+    # -- views ------------------------------------------------------------------------------
+
+    def current(self, run_id: str) -> dict[str, Any]:
+        """The current position as JSON-ready data (see module docs of the server for the shape)."""
+        run = self._run(run_id)
+        with run.lock:
+            return self._describe(run.state)
+
+    def _describe(self, state: RunState) -> dict[str, Any]:
+        entry = state.entry
+        page = state.page()
+        qs = state.question_set()
+        shown = logged_answers(state, entry)
+        questions = []
+        answers: dict[str, list[str]] = {}
+        for question in qs.questions if qs else ():
+            questions.append(
+                {
+                    "index": question.index,
+                    "type": question.type,
+                    "descriptor": question.descriptor,
+                    "min": question.min,
+                    "max": question.max,
+                    "group_layout": question.group_layout,
+                    "options": [{"index": o.index, "label": o.label} for o in question.options],
+                }
+            )
+            if question.is_answerable:
+                default = [button_stem(o.label) if question.type == "Button" else "" for o in question.options]
+                answers[str(question.index)] = list(shown.get(question.index, default))
+        total = len(state.nav)
+        label = bookmark_label(page)
+        return {
+            "page_index": page.index,
+            "page_id": page.id,
+            "page_instance": entry.instance.instance_id(page),
+            "rep": entry.instance.rep,
+            "descriptor": page.descriptor,
+            "question_set_index": entry.question_set_index,
+            "question_set": None if qs is None else {"id": qs.id, "descriptor": qs.descriptor, "questions": questions},
+            "answers": answers,
+            "nav_position": state.position,
+            "nav_total": total,
+            "progress_text": progress_text(state.session, entry, state.position, total),
+            "editable": editable(state),
+            "can_previous": state.position > 1,
+            "can_next": state.position < total,
+            "is_last": state.position == total,
+            "can_repeat": can_repeat(state),
+            "bookmark": None if label is None else {"label": label},
+            "complete": state.run_complete,
+            "state_version": state.version,
+        }
+
+    # -- submissions ------------------------------------------------------------------------
+
+    def submit(
+        self,
+        run_id: str,
+        *,
+        state_version: int,
+        transition: str,
+        answers: dict[str, list[str]],
+        viewer_state: dict[str, Any] | None = None,
+        client: str = "",
+        started_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Save the current question set, then move (reading-flow §4-§5).
+
+        Parameters
+        ----------
+        run_id : str
+        state_version : int
+            The version the browser saw (SK909 when stale).
+        transition : str
+            ``next``, ``previous``, ``finish``, ``goto_bookmark``, ``repeat``, ``exit`` or ``autosave``.
+        answers : dict of str to list of str
+            Key: 1-based question index (string); value: one string per option (see :mod:`.answers`).
+        viewer_state : dict, optional
+            Viewer state per image; appended to ``events.jsonl`` (reading-flow §12).
+        client : str
+            ``sessionkit-web/<version> (<browser> <major>; <OS>)``.
+        started_at : str, optional
+            When this question set was displayed (ISO 8601 UTC ms, browser clock).
+
+        Returns
+        -------
+        dict
+            :meth:`current` for the new position.
+
+        Raises
+        ------
+        RunnerStateError
+            SK909, SK910, SK911, SK914, or ``HTTP422`` (transition not available here); nothing is
+            written to the response log or the state when refused.
+        ResponseLogError
+            The log or state could not be written; the in-memory state is unchanged.
+        """
+        run = self._run(run_id)
+        with run.lock:
+            try:
+                parsed = _parse_answers(answers)
+                state = step(run.state, Submit(transition, state_version, parsed))
+            except RunnerStateError as exc:
+                run.folder.log_event(
+                    "refused", transition=transition, code=exc.code, message=str(exc), nav_position=run.state.position
+                )
+                raise
+            if state.run_complete and run.state.run_complete:  # review: navigate only, write nothing
+                run.state = state
+                return self._describe(state)
+            seq, saved_at = run.last_seq + 1, utc_timestamp()
+            submission_id = str(uuid.uuid4())
+            times = dict(run.answered_at)
+            effect = state.last
+            rows = (
+                self._rows(run, state, effect, seq, submission_id, saved_at, times, client, started_at or "")
+                if effect is not None
+                else []
+            )
+            logins = [dict(login) for login in run.logins]
+            if logins and logins[-1]["login_id"] == run.login_id:
+                logins[-1]["logout_time"] = saved_at
+            try:
+                run.folder.append_responses(rows)
+                run.folder.commit_state(self._state_json(run, state, seq) | {"logins": logins})
+            except ResponseLogError:
+                run.folder.recover(run.last_seq)  # drop the unacknowledged rows so seq stays unique
+                raise
+            run.state, run.last_seq, run.logins, run.answered_at = state, seq, logins, times
+            run.folder.log_event(
+                "submission",
+                seq=seq,
+                submission_id=submission_id,
+                transition=transition,
+                rows=len(rows),
+                nav_position=state.position,
+                run_complete=state.run_complete,
+            )
+            if viewer_state:
+                run.folder.log_event("viewer_state", seq=seq, submission_id=submission_id, viewer_state=viewer_state)
+            return self._describe(state)
+
+    def _rows(
+        self,
+        run: _Run,
+        state: RunState,
+        effect: Effect,
+        seq: int,
+        submission_id: str,
+        saved_at: str,
+        times: dict[AnswerKey, tuple[str, ...]],
+        client: str,
+        started_at: str,
+    ) -> list[dict[str, object]]:
+        """CSV rows of one submission (reading-flow §14.2), updating ``times`` (answered_at)."""
+        if effect.logged is None:
+            return []
+        entry = effect.entry
+        inst = entry.instance
+        page = state.page(inst)
+        qs = state.question_set(entry)
+        if qs is None:
+            return []
+        group = state.session.effective_page_groups()[page.index - 1]
+        previous = run.state.answers
+        rows: list[dict[str, object]] = []
+        for question in qs.questions:
+            values = effect.logged.get(question.index)
+            if values is None:
+                continue
+            key = (inst.page_index, inst.rep, entry.question_set_index, question.index)
+            before = previous.get(key)
+            old_times = times.get(key, ("",) * len(values))
+            stamps = tuple(
+                _answered_at(value, None if before is None else before[i], old_times[i], saved_at, question.type)
+                for i, value in enumerate(values)
+            )
+            times[key] = stamps
+            numeric = effect.numeric.get(question.index, ("",) * len(values))
+            for option, value, stamp, number in zip(question.options, values, stamps, numeric, strict=True):
+                rows.append(
+                    {
+                        "log_version": LOG_VERSION,
+                        "session_id": self.session_id,
+                        "session_sha256": self.session.sha256,
+                        "reader_id": run.reader_id,
+                        "run_id": run.run_id,
+                        "login_id": run.login_id,
+                        "submission_id": submission_id,
+                        "seq": seq,
+                        "event": CSV_EVENT[effect.transition],
+                        "nav_position": effect.nav_position,
+                        "page_index": page.index,
+                        "page_id": page.id,
+                        "page_instance": inst.instance_id(page),
+                        "page_descriptor": page.descriptor,
+                        "page_group": group,
+                        "repetition": inst.rep,
+                        "question_set_index": entry.question_set_index,
+                        "question_set_id": qs.id,
+                        "question_index": question.index,
+                        "question_id": f"{page.index}.{entry.question_set_index}.{question.index}",
+                        "question_descriptor": question.descriptor,
+                        "question_type": question.type,
+                        "option_index": option.index,
+                        "option": option.label,
+                        "value": value,
+                        "value_numeric": number,
+                        "qs_completion": effect.qs_completion,
+                        "page_complete": "Y" if effect.page_complete else "N",
+                        "started_at": started_at,
+                        "answered_at": stamp,
+                        "saved_at": saved_at,
+                        "client": client,
+                    }
+                )
+        return rows
+
+
+def _answered_at(value: str, before: str | None, old: str, saved_at: str, question_type: str) -> str:
+    """Last change of an option's value: carried over when unchanged, empty if never set (§14.2)."""
+    if before is None:
+        unset = value == "" or (question_type in ("Radio", "CheckBox") and value == "N")
+        return "" if unset or (question_type == "Button" and not value.endswith("-Done")) else saved_at
+    return old if value == before else saved_at
+
+
+def _parse_answers(answers: Mapping[str, Sequence[str]]) -> dict[int, Sequence[str]]:
+    parsed: dict[int, Sequence[str]] = {}
+    for key, values in answers.items():
+        if not isinstance(key, str) or not key.isdigit() or not isinstance(values, list | tuple):
+            raise RunnerStateError(
+                f"Answer keys must be question indices and values lists of strings, got {key!r}",
+                code="SK911",
+                hint="reload the page",
+            )
+        parsed[int(key)] = values
+    return parsed
