@@ -30,12 +30,22 @@ NIFTI_INTENT_LABEL = 1002
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
+#: What nibabel raises on files that are not (whole) NIfTI images.
+_NIBABEL_ERRORS = (
+    nib.filebasedimages.ImageFileError,
+    nib.wrapstruct.WrapStructError,
+    nib.spatialimages.HeaderDataError,
+    OSError,
+    ValueError,
+    EOFError,
+)
+
 
 def _load(path: Path) -> Any:
     """nibabel image of ``path`` (typed ``Any``: nibabel's classes are only partly annotated)."""
     try:
         return nib.load(str(path))
-    except (nib.filebasedimages.ImageFileError, OSError, ValueError, EOFError) as exc:
+    except _NIBABEL_ERRORS as exc:
         raise ImageReadError(f"{path}: cannot read NIfTI ({exc}); expected a .nii or .nii.gz file") from exc
 
 
@@ -134,7 +144,7 @@ def read_nifti_bytes(data: bytes, *, source: str = "<bytes>") -> Volume:
     try:
         raw = gzip.decompress(data) if data[:2] == _GZIP_MAGIC else data
         image: Any = nib.Nifti1Image.from_bytes(raw)
-    except (OSError, ValueError, EOFError, nib.filebasedimages.ImageFileError) as exc:
+    except _NIBABEL_ERRORS as exc:
         raise ImageReadError(f"{source}: not a NIfTI-1 image ({exc}); expected .nii or .nii.gz bytes") from exc
     return _volume_from_image(image, source)
 
