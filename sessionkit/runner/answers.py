@@ -177,8 +177,7 @@ def _evaluate_question(
             else:
                 logged_list.append(text.strip())
                 numeric.append(text.strip())
-        anything = any(v.strip() for v in values)
-        return tuple(logged_list), tuple(numeric), issue, anything
+        return tuple(logged_list), tuple(numeric), issue, any(logged_list)
     # Button
     stems = [button_stem(option.label) for option in question.options]
     labels: list[str] = []
