@@ -1,0 +1,595 @@
+/* sessionkit reader UI.
+ *
+ * A thin client of the HTTP API (docs/api.md): sign in with a reader id, show the current page's
+ * images in one Niivue instance per viewport, show its questions with the saved answers, and move
+ * with Previous / Next / Finish. Every save goes through POST /api/runs/{run}/submit; the "Saved"
+ * indicator only appears after the server has answered (the server fsyncs before answering).
+ *
+ * No build step, no modules: Niivue is the vendored UMD bundle (window.niivue).
+ * Tests use window.sessionkit (see the end of this file).
+ */
+(function () {
+  "use strict";
+
+  // ---------------------------------------------------------------------------------------------
+  // State
+
+  const state = {
+    runId: null,
+    token: "",
+    current: null, // the last /page (or /submit) answer
+    shownPageIndex: null, // page whose images are on screen
+    views: [], // [{destination, nv}]
+    busy: false,
+    clockOffsetMs: 0, // server clock minus browser clock, measured at sign-in and on each answer
+    startedAt: null, // when the current question set was displayed (server clock)
+    sceneGeneration: 0, // incremented on every scene change; stale loads stop early
+  };
+
+  // Test hook: readyPage is the page_index whose viewports have all rendered (null while loading).
+  const hook = {
+    readyPage: null,
+    renderCount: 0,
+    lastError: null,
+    state: state,
+  };
+  window.sessionkit = hook;
+
+  const $ = (id) => document.getElementById(id);
+
+  /** Niivue's slice types for the session's DefaultOrientation values. */
+  const SLICE_TYPE = { Axial: 0, Coronal: 1, Sagittal: 2 };
+
+  /** Axis (RAS, mm) along which each orientation's slice offset is measured. */
+  const NORMAL_AXIS = { Sagittal: 0, Coronal: 1, Axial: 2 };
+
+  /** Grid cells of each layout, in reading order (positions mirror Slicer's layouts). */
+  const LAYOUT_CELLS = {
+    FourUp: ["Red", "3D", "Yellow", "Green"],
+    TwoOverTwo: ["Red", "Yellow", "Green", "Slice4"],
+    OneUpRedSlice: ["Red"],
+    SideBySideRedYellow: ["Red", "Yellow"],
+  };
+
+  /** Slicer colour-table names with a close Niivue colormap; anything else is shown in gray. */
+  const COLORMAPS = {
+    Grey: "gray", Iron: "hotiron", Rainbow: "jet", FullRainbow: "jet", Ocean: "winter",
+    Red: "red", Green: "green", Blue: "blue", "PET-Heat": "hot", Viridis: "viridis",
+    Magma: "magma", Inferno: "inferno", Plasma: "plasma", Cividis: "cividis",
+    Warm1: "warm", Warm2: "warm", Warm3: "warm", Cool1: "cool", Cool2: "cool", Cool3: "cool",
+  };
+
+  const ANSWERABLE = new Set(["Radio", "CheckBox", "Text", "IntegerValue", "FloatValue"]);
+
+  // ---------------------------------------------------------------------------------------------
+  // HTTP
+
+  /** Error carrying the API's {code, message, hint} body. */
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.message) || "HTTP " + status);
+      this.status = status;
+      this.code = (body && body.code) || "HTTP" + status;
+      this.hint = (body && body.hint) || "";
+    }
+  }
+
+  /** Calls the API with JSON in and out; throws ApiError on any non-2xx answer. */
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (state.token) headers.Authorization = "Bearer " + state.token;
+    const response = await fetch(path, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (_) {
+      data = null;
+    }
+    if (!response.ok) throw new ApiError(response.status, data);
+    if (data && data.server_time) {
+      state.clockOffsetMs = Date.parse(data.server_time) - Date.now();
+    }
+    return data;
+  }
+
+  /** Now, on the server's clock, as ISO 8601 UTC with milliseconds. */
+  function serverNow() {
+    return new Date(Date.now() + state.clockOffsetMs).toISOString();
+  }
+
+  /** "sessionkit-web/<version> (<browser> <major>; <OS>)" for the response log's client column. */
+  function clientString() {
+    const ua = navigator.userAgent;
+    const browser = /(Chrome|Chromium|Firefox|Edg|Safari)\/(\d+)/.exec(ua);
+    const os = /(Windows|Mac OS X|Linux|Android|iPhone OS)/.exec(ua);
+    return "sessionkit-web/" + (hook.version || "0") + " (" +
+      (browser ? browser[1] + " " + browser[2] : "unknown") + "; " + (os ? os[1] : "unknown") + ")";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sign-in
+
+  async function initLogin() {
+    try {
+      const info = await api("GET", "/api/info");
+      hook.version = info.version;
+      $("token-row").hidden = !info.access_token_required;
+      $("access-token").required = info.access_token_required;
+    } catch (err) {
+      $("login-error").textContent = "The server is not answering: " + err.message;
+    }
+    $("login-form").addEventListener("submit", onLogin);
+  }
+
+  async function onLogin(event) {
+    event.preventDefault();
+    const readerId = $("reader-id").value.trim();
+    state.token = $("access-token").value;
+    $("login-button").disabled = true;
+    $("login-error").textContent = "";
+    try {
+      const login = await api("POST", "/api/login", { reader_id: readerId });
+      state.runId = login.run_id;
+      $("reader").textContent = "Reader: " + readerId;
+      $("login-screen").hidden = true;
+      $("reading-screen").hidden = false;
+      if (login.complete) {
+        showBanner("You have already completed this session. Your answers are shown read-only.");
+      } else if (login.resumed) {
+        showBanner("Welcome back: resuming where you left off.");
+      }
+      await loadPage();
+    } catch (err) {
+      $("login-error").textContent = describeError(err);
+    } finally {
+      $("login-button").disabled = false;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Page display
+
+  /** Fetches the current position (questions, answers, scene) and shows it. */
+  async function loadPage() {
+    const data = await api("GET", "/api/runs/" + encodeURIComponent(state.runId) + "/page");
+    showPage(data);
+  }
+
+  function showPage(data) {
+    state.current = data;
+    state.startedAt = serverNow();
+    $("progress").textContent = data.progress_text || "";
+    const qs = data.question_set || {};
+    const title = [data.descriptor, qs.descriptor].filter(Boolean).join(": ");
+    $("page-title").textContent = title || data.page_id || "";
+    if (data.complete) {
+      showBanner("Session complete. Thank you: your answers are saved and locked. You can still look back through the pages.");
+    }
+    renderQuestions(qs.questions || [], data.answers || {}, Boolean(data.editable));
+    updateControls();
+    if (data.scene && data.scene.page_index !== state.shownPageIndex) {
+      showScene(data.scene);
+    }
+  }
+
+  function showBanner(text) {
+    $("banner").textContent = text;
+    $("banner").hidden = false;
+  }
+
+  function showMessage(text) {
+    $("message").textContent = text;
+  }
+
+  function setSaved(kind, text) {
+    $("saved").dataset.state = kind;
+    $("saved").textContent = text;
+  }
+
+  /** Enables the navigation controls the current position allows (all off while saving). */
+  function updateControls() {
+    const data = state.current || {};
+    const busy = state.busy;
+    $("previous-button").disabled = busy || !data.can_previous;
+    $("next-button").hidden = Boolean(data.is_last);
+    $("next-button").disabled = busy || !data.can_next;
+    $("finish-button").hidden = !data.is_last || Boolean(data.complete);
+    $("finish-button").disabled = busy;
+    $("repeat-button").hidden = !data.can_repeat;
+    $("repeat-button").disabled = busy;
+    const bookmark = data.bookmark;
+    $("bookmark-button").hidden = !bookmark;
+    $("bookmark-button").disabled = busy;
+    if (bookmark) $("bookmark-button").textContent = bookmark.label || "Return";
+    $("questions").disabled = busy || !data.editable;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Questions
+
+  /** Builds the form for one question set, filled with the saved answers. */
+  function renderQuestions(questions, answers, editable) {
+    const container = $("questions");
+    container.replaceChildren();
+    for (const question of questions) {
+      container.appendChild(renderQuestion(question, answers[String(question.index)] || []));
+    }
+    container.disabled = !editable;
+  }
+
+  function markDraft() {
+    if (state.current && state.current.editable) setSaved("draft", "Not saved yet");
+  }
+
+  function renderQuestion(question, saved) {
+    const box = document.createElement("fieldset");
+    box.className = "question";
+    box.dataset.index = question.index;
+    box.dataset.type = question.type;
+    const legend = document.createElement("legend");
+    legend.textContent = question.descriptor || "Question " + question.index;
+    box.appendChild(legend);
+    const options = document.createElement("div");
+    options.className = "options" + (/^horiz/i.test(question.group_layout || "") ? " horizontal" : "");
+    box.appendChild(options);
+    const builder = OPTION_BUILDERS[question.type] || buildPlaceholder;
+    question.options.forEach((option, i) => options.appendChild(builder(question, option, saved[i] || "")));
+    if (question.options.length === 0 && !OPTION_BUILDERS[question.type]) {
+      options.appendChild(buildPlaceholder(question, null, ""));
+    }
+    return box;
+  }
+
+  function inputId(question, option) {
+    return "q" + question.index + "-o" + option.index;
+  }
+
+  function buildChoice(question, option, value) {
+    const label = document.createElement("label");
+    label.className = "choice";
+    const input = document.createElement("input");
+    input.type = question.type === "Radio" ? "radio" : "checkbox";
+    input.name = "q" + question.index;
+    input.id = inputId(question, option);
+    input.checked = value === "Y";
+    label.append(input, document.createTextNode(option.label));
+    return label;
+  }
+
+  function numberHint(question) {
+    const parts = [];
+    if (question.min !== null && question.min !== undefined) parts.push("minimum " + question.min);
+    if (question.max !== null && question.max !== undefined) parts.push("maximum " + question.max);
+    return parts.join("  ");
+  }
+
+  function buildField(question, option, value) {
+    const field = document.createElement("div");
+    field.className = "field";
+    const label = document.createElement("label");
+    label.htmlFor = inputId(question, option);
+    label.textContent = option.label;
+    const input = document.createElement("input");
+    input.type = "text";
+    input.id = inputId(question, option);
+    input.value = value;
+    if (question.type === "IntegerValue") input.inputMode = "numeric";
+    if (question.type === "FloatValue") input.inputMode = "decimal";
+    if (question.type === "Text") input.maxLength = 10000;
+    field.append(label, input);
+    const hint = question.type === "Text" ? "" : numberHint(question);
+    if (hint) {
+      const small = document.createElement("span");
+      small.className = "hint";
+      small.textContent = hint;
+      field.appendChild(small);
+    }
+    return field;
+  }
+
+  function buildInfo(question, option) {
+    const p = document.createElement("p");
+    p.className = "info";
+    p.textContent = option.label;
+    return p;
+  }
+
+  function buildPlaceholder(question, option) {
+    const p = document.createElement("p");
+    p.className = "placeholder";
+    const what = question.type === "Button" ? "Button action" : question.type;
+    p.textContent = (option ? option.label + ": " : "") + what + " is not available in this version.";
+    return p;
+  }
+
+  const OPTION_BUILDERS = {
+    Radio: buildChoice,
+    CheckBox: buildChoice,
+    Text: buildField,
+    IntegerValue: buildField,
+    FloatValue: buildField,
+    InfoBox: buildInfo,
+  };
+
+  /** The form's answers: {"<question index>": [value per option]} for answerable questions. */
+  function collectAnswers() {
+    const answers = {};
+    const questions = ((state.current || {}).question_set || {}).questions || [];
+    for (const question of questions) {
+      if (!ANSWERABLE.has(question.type)) continue;
+      answers[String(question.index)] = question.options.map((option) => {
+        const input = document.getElementById(inputId(question, option));
+        if (!input) return "";
+        if (input.type === "radio" || input.type === "checkbox") return input.checked ? "Y" : "N";
+        return input.value.replace(/[\r\n]+/g, " ");
+      });
+    }
+    return answers;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Submissions
+
+  /** Shows a modal question; resolves true when the reader confirms. */
+  function confirmWith(text, okLabel) {
+    const dialog = $("confirm-dialog");
+    $("confirm-text").textContent = text;
+    $("confirm-ok").textContent = okLabel;
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+      dialog.showModal();
+    });
+  }
+
+  /** Sends one transition with the current answers; on success shows the new position. */
+  async function submit(transition) {
+    if (state.busy || !state.current) return;
+    state.busy = true;
+    updateControls();
+    showMessage("");
+    const editable = Boolean(state.current.editable);
+    if (editable) setSaved("saving", "Saving…");
+    try {
+      const result = await api("POST", "/api/runs/" + encodeURIComponent(state.runId) + "/submit", {
+        state_version: state.current.state_version,
+        transition: transition,
+        answers: editable ? collectAnswers() : {},
+        viewer_state: viewerState(),
+        client: clientString(),
+        started_at: state.startedAt,
+      });
+      if (editable) setSaved("saved", "Saved " + new Date().toLocaleTimeString());
+      state.current = result;
+    } catch (err) {
+      hook.lastError = { code: err.code, message: err.message };
+      if (editable) setSaved("failed", "Not saved");
+      showMessage(describeError(err));
+      state.busy = false;
+      updateControls();
+      return;
+    }
+    state.busy = false;
+    try {
+      await loadPage();
+    } catch (err) {
+      hook.lastError = { code: err.code, message: err.message };
+      showMessage("Your answers are saved, but the next page could not be shown: " + describeError(err));
+      updateControls();
+    }
+  }
+
+  /** A reader-facing sentence for an API or network failure. */
+  function describeError(err) {
+    if (err instanceof ApiError) {
+      if (err.code === "SK909") {
+        return err.message + "\nYour answers here are kept. " + (err.hint || "Reload the page to continue.");
+      }
+      return err.message + (err.hint ? "\n" + err.hint : "");
+    }
+    return "The server did not answer (" + err.message + "). Your answers are still here; try again.";
+  }
+
+  function bindControls() {
+    $("questions").addEventListener("input", markDraft);
+    $("previous-button").addEventListener("click", () => submit("previous"));
+    $("next-button").addEventListener("click", () => submit("next"));
+    $("bookmark-button").addEventListener("click", () => submit("goto_bookmark"));
+    $("finish-button").addEventListener("click", async () => {
+      if (await confirmWith("Finish the session and lock your answers?", "Finish")) submit("finish");
+    });
+    $("repeat-button").addEventListener("click", async () => {
+      if (await confirmWith("Save this page and repeat it for another finding?", "Repeat")) submit("repeat");
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Viewports (one Niivue instance each)
+
+  /** Replaces the viewports with those of `scene`; resolves when every view has rendered. */
+  async function showScene(scene) {
+    const generation = ++state.sceneGeneration;
+    hook.readyPage = null;
+    $("viewer").dataset.ready = "no";
+    disposeViews();
+    state.shownPageIndex = scene.page_index;
+    const byDestination = Object.fromEntries(scene.views.map((view) => [view.destination, view]));
+    const cells = scene.views.length ? LAYOUT_CELLS[scene.layout] || ["Red"] : [];
+    const grid = $("viewer");
+    grid.className = "viewer layout-" + (cells.length ? scene.layout : "none");
+    grid.replaceChildren();
+    if (!cells.length) grid.appendChild(note("This page has no images."));
+    const loads = [];
+    for (const destination of cells) {
+      const view = byDestination[destination];
+      const cell = makeCell(destination, view);
+      grid.appendChild(cell.element);
+      if (view) loads.push(loadView(view, cell, generation));
+    }
+    const loaded = (await Promise.all(loads)).filter(Boolean);
+    if (generation !== state.sceneGeneration) return;
+    state.views = loaded;
+    if (scene.link_views && loaded.length > 1) linkViews(loaded);
+    await nextFrames(2);
+    if (generation !== state.sceneGeneration) return;
+    hook.readyPage = scene.page_index;
+    hook.renderCount += 1;
+    grid.dataset.ready = "yes";
+  }
+
+  function note(text, isError) {
+    const div = document.createElement("div");
+    div.className = "viewport-note" + (isError ? " error" : "");
+    div.textContent = text;
+    return div;
+  }
+
+  /** One grid cell: a coloured title bar and a body holding the canvas (or a note). */
+  function makeCell(destination, view) {
+    const element = document.createElement("div");
+    element.className = "viewport dest-" + destination;
+    element.dataset.destination = destination;
+    const label = document.createElement("div");
+    label.className = "viewport-label";
+    label.textContent = destination === "3D" ? "3-D" : destination + (view ? " · " + view.orientation : "");
+    const body = document.createElement("div");
+    body.className = "viewport-body";
+    element.append(label, body);
+    if (!view) {
+      body.appendChild(note(destination === "3D" ? "3-D view not shown" : "No image in this view"));
+      return { element: element, body: body, canvas: null };
+    }
+    const canvas = document.createElement("canvas");
+    canvas.id = "view-" + destination;
+    body.appendChild(canvas);
+    return { element: element, body: body, canvas: canvas };
+  }
+
+  /** Niivue loadVolumes entry for one scene layer. */
+  function volumeEntry(layer, name) {
+    const entry = { url: layer.url, name: name, opacity: layer.opacity };
+    if (layer.kind === "volume") {
+      entry.colormap = COLORMAPS[layer.colormap] || "gray";
+      if (layer.window_level) {
+        const [window_, level] = layer.window_level;
+        entry.cal_min = level - window_ / 2;
+        entry.cal_max = level + window_ / 2;
+      }
+    }
+    return entry;
+  }
+
+  /** Creates the Niivue instance of one viewport and loads its layers (background first). */
+  async function loadView(view, cell, generation) {
+    try {
+      const nv = new window.niivue.Niivue({
+        backColor: [0, 0, 0, 1],
+        crosshairWidth: 0,
+        isNearestInterpolation: true, // label edges stay sharp
+        isRadiologicalConvention: true,
+        dragAndDropEnabled: false,
+        multiplanarShowRender: 0, // never a 3-D tile
+        logLevel: "warn",
+        loadingText: "loading...",
+      });
+      await nv.attachTo(cell.canvas.id);
+      nv.setRadiologicalConvention(true);
+      nv.setSliceType(SLICE_TYPE[view.orientation] ?? 0);
+      // Label colour tables must be set before the volume reaches the GPU (saves one upload).
+      const labelTables = {};
+      const entries = view.layers.map((layer, i) => {
+        const name = i + "-" + layer.volume_key + ".nii.gz";
+        if (layer.kind === "labelmap" && layer.colormap_label) labelTables[name] = layer.colormap_label;
+        return volumeEntry(layer, name);
+      });
+      nv.addEventListener("volumeAddedFromUrl", (event) => {
+        const table = labelTables[event.detail.imageOptions.name];
+        if (table) event.detail.volume.setColormapLabel(table);
+      });
+      await nv.loadVolumes(entries);
+      if (generation !== state.sceneGeneration) {
+        disposeNiivue(nv);
+        return null;
+      }
+      applyInitialView(nv, view);
+      return { destination: view.destination, orientation: view.orientation, nv: nv };
+    } catch (err) {
+      hook.lastError = { code: "viewer", message: String(err) };
+      cell.body.appendChild(note("The image could not be shown: " + err.message, true));
+      return null;
+    }
+  }
+
+  /** ZoomFactor and InitialSliceOffset (mm along the view's normal, RAS as in Slicer). */
+  function applyInitialView(nv, view) {
+    if (view.zoom_factor && view.zoom_factor !== 1) {
+      nv.setPan2Dxyzmm([0, 0, 0, view.zoom_factor]);
+    }
+    if (view.initial_slice_offset !== null && view.initial_slice_offset !== undefined) {
+      const mm = nv.frac2mm(nv.scene.crosshairPos);
+      mm[NORMAL_AXIS[view.orientation] ?? 2] = view.initial_slice_offset;
+      nv.scene.crosshairPos = nv.mm2frac([mm[0], mm[1], mm[2]]);
+    }
+    nv.drawScene();
+  }
+
+  /** LinkViews="Y": scrolling, zoom and pan in one view move the others. */
+  function linkViews(views) {
+    for (const view of views) {
+      const others = views.filter((other) => other !== view).map((other) => other.nv);
+      view.nv.broadcastTo(others, { "2d": true, "3d": true });
+    }
+  }
+
+  /** Slice position, window and zoom of every viewport (saved with each submission). */
+  function viewerState() {
+    return {
+      views: state.views.map((view) => {
+        const nv = view.nv;
+        const back = nv.volumes[0];
+        const mm = nv.frac2mm(nv.scene.crosshairPos);
+        return {
+          destination: view.destination,
+          orientation: view.orientation,
+          slice_offset: mm[NORMAL_AXIS[view.orientation] ?? 2],
+          window: back ? back.cal_max - back.cal_min : null,
+          level: back ? (back.cal_max + back.cal_min) / 2 : null,
+          zoom: nv.scene.pan2Dxyzmm[3],
+        };
+      }),
+    };
+  }
+
+  /** Frees the WebGL contexts of the current viewports before new ones are made. */
+  function disposeViews() {
+    for (const view of state.views) disposeNiivue(view.nv);
+    state.views = [];
+  }
+
+  function disposeNiivue(nv) {
+    try {
+      nv.cleanup();
+      const lose = nv.gl && nv.gl.getExtension("WEBGL_lose_context");
+      if (lose) lose.loseContext();
+    } catch (_) {
+      // a context that is already gone needs no cleanup
+    }
+  }
+
+  function nextFrames(count) {
+    return new Promise((resolve) => {
+      const step = (n) => (n <= 0 ? resolve() : requestAnimationFrame(() => step(n - 1)));
+      step(count);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  bindControls();
+  initLogin();
+})();
