@@ -5,6 +5,11 @@ messages can point at the source. Attribute names are the XML names in snake_cas
 (``ROIVisibilityCode`` -> ``roi_visibility_code``). Absent attributes are ``None`` (or ``False``
 for Y/N flags); defaults of session-format.md §9 are applied by the ``effective_*`` properties so
 that "absent" stays distinguishable from "explicit".
+
+Each node also records ``attributes`` (the XML attribute names present, in source order) and
+``invalid`` (names of attributes or child elements whose value was present but unusable, e.g. an
+enumeration typo reported by the schema stage); the value field of an invalid item is ``None``/``False``
+and rules skip it (validation-rules §1 "Cascades").
 """
 
 from __future__ import annotations
@@ -75,6 +80,8 @@ class Question:
     button_custom_color_on: tuple[int, int, int] | None = None
     button_toggle_color_off: tuple[int, int, int] | None = None
     options: tuple[Option, ...] = ()
+    attributes: tuple[str, ...] = ()
+    invalid: frozenset[str] = frozenset()
 
     @property
     def is_answerable(self) -> bool:
@@ -125,6 +132,11 @@ class SessionImage:
     roi_visibility_code: VisibilityCode | None = None
     rois: tuple[str, ...] = ()
     has_rois_element: bool = False
+    attributes: tuple[str, ...] = ()
+    children: tuple[str, ...] = ()
+    invalid: frozenset[str] = frozenset()
+    rois_location: Location | None = None
+    path_location: Location | None = None
 
     @property
     def effective_destination(self) -> Destination:
@@ -139,7 +151,7 @@ class SessionImage:
     @property
     def effective_layer(self) -> LayerName:
         """``Layer``, else derived from ``Type`` (D2)."""
-        return self.layer or DEFAULT_LAYER_FOR_TYPE[self.type]
+        return self.layer or DEFAULT_LAYER_FOR_TYPE.get(self.type, "Background")
 
     @property
     def effective_opacity(self) -> float:
@@ -170,6 +182,8 @@ class Page:
     button_script_rerun_required: bool = False
     images: tuple[SessionImage, ...] = ()
     question_sets: tuple[QuestionSet, ...] = ()
+    attributes: tuple[str, ...] = ()
+    invalid: frozenset[str] = frozenset()
 
     @property
     def effective_layout(self) -> Layout:
@@ -199,6 +213,10 @@ class Session:
     email_results_to: str | None = None
     randomized_page_group_indices: tuple[int, ...] | None = None
     results_only_items: tuple[str, ...] = field(default_factory=tuple)
+    results_only_locations: tuple[tuple[str, Location], ...] = ()
+    randomized_page_group_indices_location: Location | None = None
+    attributes: tuple[str, ...] = ()
+    invalid: frozenset[str] = frozenset()
 
     @property
     def effective_contour_visibility(self) -> Literal["Fill", "Outline"]:

@@ -1,0 +1,82 @@
+"""Source text of a parsed session: line/column lookup for elements and attributes.
+
+lxml reports only the line on which a start tag *ends*; the rules need the 1-based line and column
+of the start tag (or of one attribute in it) as validation-rules.md §1 "Locations" asks. This module
+keeps the decoded text and a table of line starts, and finds positions lazily, so building the model
+of a large session pays only for the positions actually reported.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+_NEWLINE = re.compile(r"\n")
+
+
+@dataclass
+class SourceText:
+    """Decoded text of one XML file with a line-start index.
+
+    Parameters
+    ----------
+    text : str
+        The whole document as decoded text.
+    """
+
+    text: str
+    _starts: list[int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._starts = [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
+
+    def offset_to_line_col(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset."""
+        line_index = bisect.bisect_right(self._starts, offset) - 1
+        return line_index + 1, offset - self._starts[line_index] + 1
+
+    def tag_offset(self, tag: str, end_line: int | None) -> int | None:
+        """Offset of ``<tag`` of the start tag that ends on ``end_line`` (lxml's ``sourceline``)."""
+        if end_line is None or end_line < 1 or end_line > len(self._starts):
+            return None
+        stop = self._starts[end_line] if end_line < len(self._starts) else len(self.text)
+        start = self.text.rfind("<" + tag, 0, stop)
+        return start if start >= 0 else None
+
+    def element_position(self, tag: str, end_line: int | None) -> tuple[int | None, int | None]:
+        """(line, column) of the ``<`` of a start tag, falling back to ``(end_line, None)``."""
+        offset = self.tag_offset(tag, end_line)
+        if offset is None:
+            return end_line, None
+        return self.offset_to_line_col(offset)
+
+    def attribute_position(self, tag: str, end_line: int | None, attribute: str) -> tuple[int | None, int | None]:
+        """(line, column) of ``attribute=`` inside the start tag, else the element position."""
+        offset = self.tag_offset(tag, end_line)
+        if offset is None:
+            return end_line, None
+        close = self.text.find(">", offset)
+        pattern = re.compile(r"\s" + re.escape(attribute) + r"\s*=")
+        match = pattern.search(self.text, offset, close if close >= 0 else len(self.text))
+        if match is None:
+            return self.offset_to_line_col(offset)
+        return self.offset_to_line_col(match.start() + 1)
+
+    def attribute_in_tag(self, line: int | None, column: int | None, attribute: str) -> tuple[int | None, int | None]:
+        """(line, column) of ``attribute=`` in the start tag beginning at (line, column)."""
+        if line is None or column is None or line > len(self._starts):
+            return line, column
+        offset = self._starts[line - 1] + column - 1
+        close = self.text.find(">", offset)
+        pattern = re.compile(r"\s" + re.escape(attribute) + r"\s*=")
+        match = pattern.search(self.text, offset, close if close >= 0 else len(self.text))
+        if match is None:
+            return line, column
+        return self.offset_to_line_col(match.start() + 1)
+
+
+def sourceline(element: object) -> int | None:
+    """lxml's ``sourceline`` of an element as ``int | None`` (the stubs type it loosely)."""
+    value = getattr(element, "sourceline", None)
+    return value if isinstance(value, int) else None
