@@ -17,11 +17,12 @@ from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segmentation, Volume
 from sessionkit.io._common import ColorTable, labelmap_segmentation, require_file
+from sessionkit.io.dicom_series import read_dicom_mask_series, read_dicom_series, read_dicom_series_header
 from sessionkit.io.nifti import read_nifti, read_nifti_header
 from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, read_nrrd, read_nrrd_header
 from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry
 
-Format = Literal["nrrd", "seg_nrrd", "nifti"]
+Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom"]
 
 #: ``Image@Type`` values (session-format §6.3).
 IMAGE_TYPES = ("Volume", "VolumeSequence", "Vector", "LabelMap", "Segmentation", "RTStruct")
@@ -35,7 +36,7 @@ class ImageHeader:
     Attributes
     ----------
     path : str
-    format : {"nrrd", "seg_nrrd", "nifti"}
+    format : {"nrrd", "seg_nrrd", "nifti", "dicom"}
     kind : {"volume", "segmentation"}
         ``segmentation`` for ``.seg.nrrd`` files and for any file read with a LabelMap/Segmentation
         type hint.
@@ -66,6 +67,8 @@ def sniff_format(path: str | Path) -> Format:
     ImageReadError
         If the file is missing or of a format no reader handles.
     """
+    if Path(path).is_dir():
+        return "dicom"
     file = require_file(path)
     with file.open("rb") as handle:
         head = handle.read(544)
@@ -79,10 +82,12 @@ def sniff_format(path: str | Path) -> Format:
             raise ImageReadError(f"{file}: broken gzip stream ({exc}); expected a .nii.gz image") from exc
     if _is_nifti_magic(head):
         return "nifti"
-    found = "DICOM" if head[128:132] == b"DICM" else f"first bytes {head[:8]!r}"
+    if head[128:132] == b"DICM":
+        return "dicom"
+    found = f"first bytes {head[:8]!r}"
     raise ImageReadError(
         f"{file}: unsupported image format ({found}); expected NRRD (.nrrd/.nhdr), Slicer .seg.nrrd or "
-        "NIfTI (.nii/.nii.gz). Convert the file, or check Image@Type and DicomRead."
+        "NIfTI (.nii/.nii.gz) or DICOM. Convert the file, or check Image@Type and DicomRead."
     )
 
 
@@ -104,10 +109,13 @@ def read_image(
     Parameters
     ----------
     path : str or Path
+        An image file; for DICOM one file of the series (its folder is searched for the same
+        SeriesInstanceUID) or the series folder.
     image_type : str, optional
         ``Image@Type`` of the session (``Volume``, ``VolumeSequence``, ``Vector``, ``LabelMap``,
         ``Segmentation``, ``RTStruct``). ``LabelMap``/``Segmentation`` read a NRRD/NIfTI as a
-        one-layer Segmentation with one segment per non-zero value. ``Volume`` refuses 4-D files
+        one-layer Segmentation with one segment per non-zero value, and a DICOM series as a mask
+        stored as a fake image series (clarifications C5). ``Volume`` refuses 4-D files
         and Slicer segmentations. ``None``: the file decides (``.seg.nrrd`` -> Segmentation, else Volume).
     color_table : mapping of int to (str, (int, int, int)), optional
         Names and RGB 0-255 colours of label values (an ROIColorFile) for label maps; values
@@ -123,9 +131,13 @@ def read_image(
         If the file is missing, unreadable, of an unknown format, or not of the expected kind;
         the message names the file, what was found, what was expected and the fix.
     """
-    file = require_file(path)
+    file = Path(path)
     _check_type(image_type, file)
     fmt = sniff_format(file)
+    if fmt == "dicom":
+        if image_type in _LABEL_TYPES:
+            return read_dicom_mask_series(file)
+        return read_dicom_series(file)
     if fmt == "seg_nrrd":
         if image_type in ("Volume", "VolumeSequence", "Vector"):
             raise ImageReadError(
@@ -169,11 +181,14 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
     ImageReadError
         As :func:`read_image`, for what the header alone shows.
     """
-    file = require_file(path)
+    file = Path(path)
     _check_type(image_type, file)
     fmt = sniff_format(file)
     kind: Literal["volume", "segmentation"] = "segmentation" if image_type in _LABEL_TYPES else "volume"
-    if fmt in ("nrrd", "seg_nrrd"):
+    if fmt == "dicom":
+        grid, _, dtype = read_dicom_series_header(file)
+        frames = 1
+    elif fmt in ("nrrd", "seg_nrrd"):
         header = read_nrrd_header(file)
         if fmt == "seg_nrrd":
             grid, frames, kind = seg_nrrd_geometry(header, str(file)), 1, "segmentation"

@@ -36,7 +36,7 @@ def test_messages_name_file_found_expected_and_fix(tmp_path: Path) -> None:
         read_image(text)
     dicom = tmp_path / "x.dcm"
     dicom.write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 400)
-    with pytest.raises(ImageReadError, match=r"\(DICOM\)"):
+    with pytest.raises(ImageReadError, match=r"x\.dcm: DICOM file has no SeriesInstanceUID"):
         read_image(dicom)
     with pytest.raises(ImageReadError, match="image type 'Mask' is unknown"):
         read_image(text, image_type="Mask")

@@ -1,0 +1,291 @@
+"""DICOM image series (CT, MR, PET, ... one slice per file) with pydicom.
+
+Geometry follows DICOM PS3.3 C.7.6.2.1.1: ``ImageOrientationPatient`` gives the LPS directions of
+a row (increasing column index) and of a column (increasing row index); the slice normal is their
+cross product; ``ImagePositionPatient`` is the centre of the first transmitted voxel. Slices are
+sorted by position along the normal and must be evenly spaced and share one orientation.
+Stored values become modality values with ``RescaleSlope``/``RescaleIntercept`` (C.11.1.1.2).
+
+A series stored as a mask (binary values in a fake CT series, seed 004 / corpus B3) is read by
+:func:`read_dicom_mask_series`: values at or above half the largest value become label 1.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+from sessionkit.errors import ImageReadError
+from sessionkit.geometry import ImageGrid
+from sessionkit.imaging import Segment, Segmentation, Volume
+from sessionkit.io._common import DEFAULT_PALETTE, require_file
+
+#: Slice spacing may vary by this much (mm) plus 1 % of the mean before the series is refused.
+SPACING_TOLERANCE_MM = 0.01
+#: Orientation cosines may differ by this much between slices.
+ORIENTATION_TOLERANCE = 1e-4
+
+_HEADER_TAGS = [
+    "SeriesInstanceUID",
+    "ImageOrientationPatient",
+    "ImagePositionPatient",
+    "SOPClassUID",
+    "NumberOfFrames",
+    "InstanceNumber",
+    "SeriesDescription",
+]
+
+
+@dataclass(frozen=True)
+class _Slice:
+    path: Path
+    position: npt.NDArray[np.float64]
+    orientation: npt.NDArray[np.float64]
+
+
+def is_dicom(path: Path) -> bool:
+    """True when ``path`` starts with the DICOM preamble (``DICM`` at byte 128)."""
+    with path.open("rb") as handle:
+        head = handle.read(132)
+    return head[128:132] == b"DICM"
+
+
+def _header(path: Path) -> Any:
+    try:
+        return pydicom.dcmread(str(path), stop_before_pixels=True, specific_tags=_HEADER_TAGS)
+    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+        raise ImageReadError(f"{path}: not a readable DICOM file ({exc})") from exc
+
+
+def series_files(path: str | Path | Sequence[str | Path], series_instance_uid: str | None = None) -> list[Path]:
+    """The files of one series.
+
+    Parameters
+    ----------
+    path : str, Path or sequence of them
+        One file of the series (its folder is searched for the same SeriesInstanceUID, as
+        ``DicomRead="Y"`` means), a folder, or an explicit list of files.
+    series_instance_uid : str, optional
+        Which series when a folder holds several.
+
+    Raises
+    ------
+    ImageReadError
+        If no DICOM file is found, a file lacks SeriesInstanceUID, or a folder holds several
+        series and none was chosen (the message lists them).
+    """
+    if isinstance(path, str | Path):
+        root = Path(path)
+        if root.is_file():
+            uid = series_instance_uid or getattr(_header(root), "SeriesInstanceUID", None)
+            if uid is None:
+                raise ImageReadError(f"{root}: DICOM file has no SeriesInstanceUID; expected an image of a series")
+            series_instance_uid, candidates = str(uid), sorted(p for p in root.parent.iterdir() if p.is_file())
+        elif root.is_dir():
+            candidates = sorted(p for p in root.iterdir() if p.is_file())
+        else:
+            require_file(root)
+            candidates = []
+    else:
+        candidates = [Path(p) for p in path]
+    groups: dict[str, list[Path]] = defaultdict(list)
+    for candidate in candidates:
+        if not is_dicom(candidate):
+            continue
+        uid = getattr(_header(candidate), "SeriesInstanceUID", None)
+        if uid is not None:
+            groups[str(uid)].append(candidate)
+    if series_instance_uid is not None:
+        if series_instance_uid not in groups:
+            raise ImageReadError(f"{path}: no DICOM file of series {series_instance_uid} found")
+        return groups[series_instance_uid]
+    if not groups:
+        raise ImageReadError(f"{path}: no DICOM image files found; expected a folder or file of a DICOM series")
+    if len(groups) > 1:
+        listing = ", ".join(f"{uid} ({len(files)} files)" for uid, files in groups.items())
+        raise ImageReadError(f"{path}: holds {len(groups)} series: {listing}; name one file of the series to read")
+    return next(iter(groups.values()))
+
+
+def _geometry(slices: list[_Slice], first: Any, source: str) -> tuple[ImageGrid, list[_Slice]]:
+    orientation = slices[0].orientation
+    for item in slices:
+        if np.max(np.abs(item.orientation - orientation)) > ORIENTATION_TOLERANCE:
+            raise ImageReadError(
+                f"{source}: slices have different orientations ({item.path.name}: {item.orientation.tolist()} vs "
+                f"{orientation.tolist()}); expected one ImageOrientationPatient for the series"
+            )
+    row_dir, col_dir = orientation[:3], orientation[3:]
+    normal = np.cross(row_dir, col_dir)
+    ordered = sorted(slices, key=lambda item: float(item.position @ normal))
+    distances = np.array([float(item.position @ normal) for item in ordered])
+    steps = np.diff(distances)
+    if steps.size:
+        mean = float(steps.mean())
+        if mean <= 0 or np.max(np.abs(steps - mean)) > SPACING_TOLERANCE_MM + 0.01 * abs(mean):
+            raise ImageReadError(
+                f"{source}: slice spacing is not uniform: measured {np.round(steps, 4).tolist()} mm between "
+                f"{len(ordered)} slices; expected equal spacing. Resample the series or export the missing slices."
+            )
+        slice_spacing = mean
+    else:
+        slice_spacing = float(getattr(first, "SpacingBetweenSlices", None) or getattr(first, "SliceThickness", 1) or 1)
+    row_spacing, col_spacing = (float(v) for v in first.PixelSpacing)
+    direction = np.column_stack([normal, col_dir, row_dir])
+    grid = ImageGrid.from_parts(
+        (len(ordered), int(first.Rows), int(first.Columns)),
+        spacing=(slice_spacing, row_spacing, col_spacing),
+        direction=direction,
+        origin=ordered[0].position,
+    )
+    return grid, ordered
+
+
+def _modality_values(dataset: Any, source: Path) -> npt.NDArray[np.float64]:
+    try:
+        pixels = dataset.pixel_array
+    except Exception as exc:  # pydicom raises many types for missing decoders / broken data
+        raise ImageReadError(
+            f"{source}: cannot decode pixel data ({exc}); transfer syntax {dataset.file_meta.TransferSyntaxUID.name}. "
+            "Install the decoder pydicom names (e.g. pylibjpeg-openjpeg for JPEG 2000)."
+        ) from exc
+    slope = float(getattr(dataset, "RescaleSlope", 1) or 1)
+    intercept = float(getattr(dataset, "RescaleIntercept", 0) or 0)
+    return np.asarray(pixels, dtype=np.float64) * slope + intercept
+
+
+def _compact(values: npt.NDArray[np.float64]) -> npt.NDArray[np.generic]:
+    """int16/int32 when every value is an integer that fits, else float32."""
+    if values.size and np.array_equal(values, np.rint(values)):
+        for dtype in (np.int16, np.int32):
+            info = np.iinfo(dtype)
+            if info.min <= values.min() and values.max() <= info.max:
+                return values.astype(dtype)
+    return values.astype(np.float32)
+
+
+def _load_slices(files: list[Path], *, stop_before_pixels: bool) -> tuple[dict[Path, Any], list[_Slice]]:
+    """Datasets by file and their geometry; refuses multi-frame files and files without geometry."""
+    datasets: dict[Path, Any] = {}
+    slices = []
+    for file in files:
+        try:
+            dataset = pydicom.dcmread(str(file), stop_before_pixels=stop_before_pixels)
+        except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+            raise ImageReadError(f"{file}: not a readable DICOM file ({exc})") from exc
+        if int(getattr(dataset, "NumberOfFrames", 1) or 1) > 1:
+            raise ImageReadError(f"{file}: multi-frame DICOM images are not read as a series yet")
+        try:
+            position = np.array([float(v) for v in dataset.ImagePositionPatient])
+            orientation = np.array([float(v) for v in dataset.ImageOrientationPatient])
+            _ = dataset.PixelSpacing, dataset.Rows, dataset.Columns
+        except AttributeError as exc:
+            raise ImageReadError(
+                f"{file}: lacks image geometry ({exc}); expected ImagePositionPatient, ImageOrientationPatient, "
+                "PixelSpacing"
+            ) from exc
+        datasets[file] = dataset
+        slices.append(_Slice(file, position, orientation))
+    return datasets, slices
+
+
+def read_dicom_series_header(
+    path: str | Path | Sequence[str | Path], *, series_instance_uid: str | None = None
+) -> tuple[ImageGrid, str | None, str]:
+    """Grid, frame of reference UID and stored pixel type (e.g. ``int16``) without reading pixel data.
+
+    Raises
+    ------
+    ImageReadError
+        As :func:`read_dicom_series` for geometry problems.
+    """
+    files = series_files(path, series_instance_uid)
+    datasets, slices = _load_slices(files, stop_before_pixels=True)
+    first = datasets[files[0]]
+    grid, _ = _geometry(slices, first, str(path if isinstance(path, str | Path) else files[0].parent))
+    uid = getattr(first, "FrameOfReferenceUID", None)
+    stored = f"{'int' if getattr(first, 'PixelRepresentation', 0) else 'uint'}{getattr(first, 'BitsAllocated', 16)}"
+    return grid, None if uid is None else str(uid), stored
+
+
+def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instance_uid: str | None = None) -> Volume:
+    """Read a single-frame DICOM image series into a Volume.
+
+    Parameters
+    ----------
+    path : str, Path or sequence
+        See :func:`series_files`.
+    series_instance_uid : str, optional
+
+    Returns
+    -------
+    Volume
+        ``array`` ``(slice, row, column)`` in modality units (e.g. HU): int16/int32 when the
+        rescaled values are integers, else float32. Slices ordered along the normal
+        ``row direction x column direction``; ``frame_of_reference_uid`` from the files.
+
+    Raises
+    ------
+    ImageReadError
+        If files are missing geometry, orientations differ, rows/columns/pixel spacing differ,
+        spacing is not uniform (the measured spacings are in the message), two slices share a
+        position, or pixel data cannot be decoded.
+    """
+    files = series_files(path, series_instance_uid)
+    source = str(path if isinstance(path, str | Path) else files[0].parent)
+    datasets, slices = _load_slices(files, stop_before_pixels=False)
+    first = datasets[files[0]]
+    grid, ordered = _geometry(slices, first, source)
+    planes = []
+    for item in ordered:
+        dataset = datasets[item.path]
+        if (int(dataset.Rows), int(dataset.Columns)) != grid.spatial_shape[1:]:
+            raise ImageReadError(
+                f"{item.path}: {dataset.Rows}x{dataset.Columns} pixels, the series has {grid.spatial_shape[1:]}"
+            )
+        planes.append(_modality_values(dataset, item.path))
+    uid = getattr(first, "FrameOfReferenceUID", None)
+    return Volume(
+        array=_compact(np.stack(planes)),
+        grid=grid,
+        frame_of_reference_uid=None if uid is None else str(uid),
+        source=source,
+    )
+
+
+def read_dicom_mask_series(
+    path: str | Path | Sequence[str | Path], *, series_instance_uid: str | None = None
+) -> Segmentation:
+    """Read a mask stored as a fake image series (seed 004) as a one-segment Segmentation.
+
+    Voxels at or above half of the largest value become label 1 (the threshold of 0.5 that Slicer
+    users apply to such series); the segment is named after ``SeriesDescription`` (else ``Mask``).
+
+    Raises
+    ------
+    ImageReadError
+        As :func:`read_dicom_series`, or if the series holds no positive value.
+    """
+    files = series_files(path, series_instance_uid)
+    volume = read_dicom_series(files)
+    top = float(volume.array.max())
+    if top <= 0:
+        raise ImageReadError(f"{volume.source}: mask series has no positive voxel; expected a binary mask")
+    layer = (np.asarray(volume.array, dtype=np.float64) >= 0.5 * top).astype(np.uint8)
+    description = getattr(_header(files[0]), "SeriesDescription", "") or "Mask"
+    segment = Segment(segment_id="1", name=str(description), label_value=1, color=DEFAULT_PALETTE[0], layer=0)
+    return Segmentation(
+        layers=layer[np.newaxis],
+        grid=volume.grid,
+        segments=(segment,),
+        frame_of_reference_uid=volume.frame_of_reference_uid,
+        source=volume.source,
+    )
