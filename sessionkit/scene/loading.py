@@ -1,0 +1,105 @@
+"""Loading the images a scene names, with a small cache shared by the resolver and the server."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path, PurePosixPath
+
+from sessionkit.errors import ImageReadError
+from sessionkit.imaging import Image, Segmentation
+from sessionkit.io import read_image, write_nifti
+from sessionkit.scene.model import VolumeSource
+from sessionkit.scene.resolve import ColorLookup
+from sessionkit.session.colors import ColorTable
+
+
+def color_lookup(table: ColorTable) -> ColorLookup:
+    """``label_value -> (name, rgb)`` of a session colour table, the form the readers take."""
+    return {entry.label_value: (entry.name, entry.rgba[:3]) for entry in table.entries}
+
+
+def resolve_image_path(images_root: Path, path: str) -> Path:
+    """The file a session ``Path`` names, checked to lie inside ``images_root``.
+
+    Parameters
+    ----------
+    images_root : Path
+        Folder every ``Path`` is relative to (session-format §2).
+    path : str
+        Normalised session path (``/`` separators).
+
+    Raises
+    ------
+    ImageReadError
+        If the path is absolute or, after following links, leaves the images root (SK503/SK803).
+    """
+    relative = PurePosixPath(path)
+    if relative.is_absolute() or ":" in path:
+        raise ImageReadError(f"image path {path!r} is absolute; paths are relative to the images root {images_root}")
+    root = images_root.resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root):
+        raise ImageReadError(f"image path {path!r} resolves to {target}, outside the images root {root}")
+    return target
+
+
+class ImageCache:
+    """Loads images by :class:`VolumeSource` and keeps the most recent ones and their NIfTI bytes.
+
+    Thread-safe; the server calls it from a thread pool.
+
+    Parameters
+    ----------
+    images_root : Path
+        Folder session paths are relative to.
+    color_table : mapping, optional
+        Session colour table (``label_value -> (name, rgb)``) used to name and colour the values of
+        ``LabelMap`` images (D6).
+    capacity : int
+        Number of decoded images kept.
+    """
+
+    def __init__(self, images_root: Path, color_table: ColorLookup | None = None, capacity: int = 8) -> None:
+        self.images_root = images_root
+        self.color_table = color_table
+        self.capacity = capacity
+        self._images: OrderedDict[tuple[str, str], Image] = OrderedDict()
+        self._nifti: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, source: VolumeSource) -> Image:
+        """The decoded image behind ``source`` (``Volume`` or ``Segmentation``).
+
+        Raises
+        ------
+        ImageReadError
+            When the file is missing, outside the images root, or unreadable as its type.
+        """
+        key = (source.path, source.image_type)
+        with self._lock:
+            if key in self._images:
+                self._images.move_to_end(key)
+                return self._images[key]
+        path = resolve_image_path(self.images_root, source.path)
+        color_table = self.color_table if source.image_type == "LabelMap" else None
+        image = read_image(path, image_type=source.image_type, color_table=color_table)
+        with self._lock:
+            self._images[key] = image
+            while len(self._images) > self.capacity:
+                self._images.popitem(last=False)
+        return image
+
+    def nifti(self, source: VolumeSource) -> bytes:
+        """Gzipped NIfTI-1 bytes of ``source`` for the viewer (label maps with the label intent)."""
+        key = (source.path, source.image_type, source.layer)
+        with self._lock:
+            if key in self._nifti:
+                return self._nifti[key]
+        image = self.get(source)
+        data = write_nifti(image, label=isinstance(image, Segmentation), layer=source.layer)
+        with self._lock:
+            self._nifti[key] = data
+            while len(self._nifti) > 2 * self.capacity:
+                self._nifti.popitem(last=False)
+        return data
