@@ -21,8 +21,9 @@ from sessionkit.io.dicom_series import read_dicom_mask_series, read_dicom_series
 from sessionkit.io.nifti import read_nifti, read_nifti_header
 from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, read_nrrd, read_nrrd_header
 from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry
+from sessionkit.io.sliceomatic_tag import is_sliceomatic_tag, read_sliceomatic_tag
 
-Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom"]
+Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom", "sliceomatic_tag"]
 
 #: ``Image@Type`` values (session-format §6.3).
 IMAGE_TYPES = ("Volume", "VolumeSequence", "Vector", "LabelMap", "Segmentation", "RTStruct")
@@ -36,7 +37,7 @@ class ImageHeader:
     Attributes
     ----------
     path : str
-    format : {"nrrd", "seg_nrrd", "nifti", "dicom"}
+    format : {"nrrd", "seg_nrrd", "nifti", "dicom", "sliceomatic_tag"}
     kind : {"volume", "segmentation"}
         ``segmentation`` for ``.seg.nrrd`` files and for any file read with a LabelMap/Segmentation
         type hint.
@@ -84,10 +85,12 @@ def sniff_format(path: str | Path) -> Format:
         return "nifti"
     if head[128:132] == b"DICM":
         return "dicom"
+    if is_sliceomatic_tag(head):
+        return "sliceomatic_tag"
     found = f"first bytes {head[:8]!r}"
     raise ImageReadError(
         f"{file}: unsupported image format ({found}); expected NRRD (.nrrd/.nhdr), Slicer .seg.nrrd or "
-        "NIfTI (.nii/.nii.gz) or DICOM. Convert the file, or check Image@Type and DicomRead."
+        "NIfTI (.nii/.nii.gz), DICOM or SliceOmatic .tag. Convert the file, or check Image@Type and DicomRead."
     )
 
 
@@ -138,12 +141,14 @@ def read_image(
         if image_type in _LABEL_TYPES:
             return read_dicom_mask_series(file)
         return read_dicom_series(file)
-    if fmt == "seg_nrrd":
+    if fmt in ("seg_nrrd", "sliceomatic_tag"):
         if image_type in ("Volume", "VolumeSequence", "Vector"):
             raise ImageReadError(
-                f"{file}: is a Slicer segmentation (.seg.nrrd); expected a {image_type}. "
+                f"{file}: is a segmentation ({fmt}); expected a {image_type}. "
                 'Set Image Type="Segmentation" for this file.'
             )
+        if fmt == "sliceomatic_tag":
+            return read_sliceomatic_tag(file, color_table=color_table)
         return read_seg_nrrd(file)
     volume = read_nrrd(file) if fmt == "nrrd" else read_nifti(file)
     frames = volume.array.shape[0] if volume.array.ndim == 4 else 1
@@ -188,6 +193,8 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
     if fmt == "dicom":
         grid, _, dtype = read_dicom_series_header(file)
         frames = 1
+    elif fmt == "sliceomatic_tag":
+        grid, dtype, frames, kind = read_sliceomatic_tag(file).grid, "uint8", 1, "segmentation"
     elif fmt in ("nrrd", "seg_nrrd"):
         header = read_nrrd_header(file)
         if fmt == "seg_nrrd":

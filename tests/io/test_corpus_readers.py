@@ -179,7 +179,7 @@ def test_set_d_legacy_4d_seg_nrrd(corpus: Path) -> None:
 
 
 def test_set_d_seg_nrrd_is_not_a_volume(corpus: Path) -> None:
-    with pytest.raises(ImageReadError, match=r"Slicer segmentation.*expected a Volume.*Segmentation"):
+    with pytest.raises(ImageReadError, match=r"is a segmentation \(seg_nrrd\); expected a Volume.*Segmentation"):
         read_image(corpus / D / "Segmentation.seg.nrrd", image_type="Volume")
 
 

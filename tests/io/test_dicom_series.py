@@ -100,3 +100,35 @@ def test_folder_with_several_series_asks_for_one(corpus: Path, tmp_path: Path) -
     with pytest.raises(ImageReadError, match=r"holds 2 series: .*name one file of the series"):
         read_dicom_series(tmp_path)
     assert read_dicom_series(tmp_path / "MR_small.dcm").grid.spatial_shape == (1, 64, 64)
+
+
+def test_g_sliceomatic_tag_lies_on_its_dicom_slice(corpus: Path) -> None:
+    tag = read_image(corpus / "G-sliceomatic-tag/test01.dcm.tag")
+    assert isinstance(tag, Segmentation)
+    # header: x:512 y:512 z:1, org -175.1475/-339.6475/-166.8, inc 0.7051, epais 1.5; labels {0: 238705, 1: 23439}
+    assert tag.grid.spatial_shape == (1, 512, 512)
+    np.testing.assert_allclose(tag.grid.origin, (-175.1475, -339.6475, -166.8))
+    np.testing.assert_allclose(tag.grid.spacing, (1.5, 0.7051, 0.7051))
+    assert [(s.label_value, tag.voxel_count(s)) for s in tag.segments] == [(1, 23439)]
+    ct = read_dicom_series(corpus / "G-sliceomatic-tag/test01.dcm")
+    assert ct.grid.matches(tag.grid)
+    # the label covers soft tissue, not air: mean HU inside vs outside
+    inside = float(np.mean(ct.array[tag.layers[0] == 1]))
+    assert 0 < inside < 100 and float(np.mean(ct.array[tag.layers[0] == 0])) < -300
+    assert read_header(corpus / "G-sliceomatic-tag/test01.dcm.tag").kind == "segmentation"
+
+
+def test_tag_header_parsing_and_errors(tmp_path: Path) -> None:
+    from sessionkit.io.sliceomatic_tag import parse_tag_header
+
+    assert parse_tag_header("X:2 y:3,z:1\ttype:BYTE * comment x:9\r\norg_x:-1.5") == {
+        "x": "2",
+        "y": "3",
+        "z": "1",
+        "type": "BYTE",
+        "org_x": "-1.5",
+    }
+    short = tmp_path / "short.tag"
+    short.write_bytes(b"x:4 y:4 z:1 type:BYTE\r\n\x0c" + bytes(3))
+    with pytest.raises(ImageReadError, match=r"3 bytes after the header; expected 16 labels \(4x4x1\)"):
+        read_image(short)
