@@ -8,6 +8,7 @@ response, annotation or state (the refusal is recorded in ``events.jsonl`` only,
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sessionkit.errors import ResponseLogError, RunnerStateError
+from sessionkit.errors import ResponseLogError, RunnerStateError, SessionError
 from sessionkit.responses.csvlog import LOG_VERSION
 from sessionkit.responses.paths import RunPaths
 from sessionkit.responses.run_folder import RunFolder, latest_responses, utc_timestamp
@@ -37,6 +38,7 @@ from sessionkit.runner.machine import (
     to_json,
 )
 from sessionkit.runner.navigation import group_order, progress_text
+from sessionkit.session import load_session
 from sessionkit.session.model import Session
 
 #: Transitions a submission may carry (clarifications C1 names; ``goto_bookmark`` logs as ``bookmark``).
@@ -96,7 +98,7 @@ class ReadingService:
             "run_id": run.run_id,
             "reader_id": run.reader_id,
             "session_id": self.session_id,
-            "session_sha256": self.session.sha256,
+            "session_sha256": state.session.sha256,
             "created_at": run.created_at,
             "last_seq": last_seq,
             "logins": run.logins,
@@ -110,11 +112,25 @@ class ReadingService:
             raise ResponseLogError(f"Cannot read the session file {self.session_path}: {exc}") from exc
         colors = self.session_path.parent / self.session.roi_color_file if self.session.roi_color_file else None
         folder.create(snapshot, colors)
-        state = new_run(self.session, group_order(self.session, reader_id, self.study_salt))
+        session = self._run_session(folder, hashlib.sha256(snapshot).hexdigest())
+        state = new_run(session, group_order(session, reader_id, self.study_salt))
         run = _Run(str(uuid.uuid4()), reader_id, folder, state, 0, "", [], utc_timestamp(), {})
         folder.commit_state(self._state_json(run, state, 0))
         folder.log_event("run_created", run_id=run.run_id, group_order=to_json(state)["group_order"])
         return run
+
+    def _run_session(self, folder: RunFolder, snapshot_sha: str) -> Session:
+        """The session a run reads: the served one, or its own snapshot when the file changed (SK908)."""
+        if snapshot_sha == self.session.sha256:
+            return self.session
+        folder.log_event("problem", code="SK908", run_sha256=snapshot_sha, session_sha256=self.session.sha256)
+        try:
+            session = load_session(folder.paths.snapshot, strict=False)
+        except SessionError as exc:
+            raise ResponseLogError(f"The run's snapshot {folder.paths.snapshot} no longer loads: {exc}") from exc
+        if session.sha256 != snapshot_sha:
+            raise ResponseLogError(f"The run's snapshot {folder.paths.snapshot} does not match its recorded SHA-256")
+        return session
 
     def _load(self, reader_id: str, folder: RunFolder) -> _Run:
         data = folder.read_state()
@@ -125,8 +141,6 @@ class ReadingService:
         except (KeyError, TypeError, ValueError) as exc:
             raise ResponseLogError(f"{folder.paths.state} is malformed: {exc}") from exc
         folder.recover(last_seq)
-        if stored_sha != self.session.sha256:
-            folder.log_event("problem", code="SK908", run_sha256=stored_sha, session_sha256=self.session.sha256)
         answers: dict[AnswerKey, list[str]] = {}
         times: dict[AnswerKey, list[str]] = {}
         latest = latest_responses(folder.read_responses())
@@ -140,7 +154,8 @@ class ReadingService:
                 values.append("")
                 stamps.append("")
             values[option_index - 1], stamps[option_index - 1] = row["value"], row["answered_at"]
-        state = from_json(self.session, machine, {k: tuple(v) for k, v in answers.items()})
+        session = self._run_session(folder, stored_sha)
+        state = from_json(session, machine, {k: tuple(v) for k, v in answers.items()})
         return _Run(
             run_id, reader_id, folder, state, last_seq, "", logins, created_at, {k: tuple(v) for k, v in times.items()}
         )
@@ -388,7 +403,7 @@ class ReadingService:
                     {
                         "log_version": LOG_VERSION,
                         "session_id": self.session_id,
-                        "session_sha256": self.session.sha256,
+                        "session_sha256": state.session.sha256,
                         "reader_id": run.reader_id,
                         "run_id": run.run_id,
                         "login_id": run.login_id,

@@ -17,6 +17,7 @@ from sessionkit.errors import ResponseLogError, RunnerStateError
 from sessionkit.responses.csvlog import RESPONSE_COLUMNS, append_rows, read_rows
 from sessionkit.responses.run_folder import latest_responses
 from sessionkit.runner.service import ReadingService
+from sessionkit.session import load_session
 from sessionkit.session.model import Location, Option, Page, Question, QuestionSet, Session
 
 CURRENT_KEYS = {
@@ -338,3 +339,45 @@ def test_sigkill_mid_submissions_loses_no_acknowledged_answer(tmp_path):
     instances = {tuple(i) for i in state["machine"]["instances"]}
     assert {(1, rep + 1) for rep in acknowledged} <= instances
     assert {(1, rep) for rep in acknowledged} <= {tuple(i) for i in state["machine"]["complete"]}
+
+
+DEMO = Path(__file__).resolve().parents[2] / "sample_sessions" / "demo.xml"
+
+
+def test_demo_session_end_to_end_and_snapshot_after_edit(tmp_path):
+    """The packaged demo, loaded by the real loader, read to the end; a later edit of the file is SK908."""
+    path = tmp_path / "demo.xml"
+    path.write_bytes(DEMO.read_bytes())
+    session = load_session(path)
+    service = ReadingService(session, path, tmp_path / "out")
+    run_id = service.login("r1")["run_id"]
+    first = service.current(run_id)
+    assert first["page_id"] == "ChestCT" and first["answers"] == {"2": ["", ""], "3": ["", "", "", ""], "4": [""]}
+    submit(service, run_id, "next", {"2": ["Y", "N"], "3": ["N", "N", "N", "Y"], "4": ["fine"]})
+    with pytest.raises(RunnerStateError) as info:
+        submit(service, run_id, "next", {"1": ["7"], "2": ["12,5"]})
+    assert info.value.code == "SK911"
+    assert str(info.value) == (
+        "Enter an integer between 1 and 5: Contour quality (1-5); "
+        "Enter a number between 0 and 60: Estimated lung height (cm) (use a decimal point, not a comma)"
+    )
+    submit(service, run_id, "next", {"1": ["4"], "2": ["12.5"]})
+    submit(service, run_id, "exit", {})
+
+    edited = DEMO.read_bytes().replace(b"Is the image diagnostic?", b"Is the image usable?")
+    path.write_bytes(edited)
+    service = ReadingService(load_session(path), path, tmp_path / "out")
+    login = service.login("r1")
+    assert login["resumed"] and login["nav_position"] == 3
+    current = service.current(run_id)
+    assert current["question_set"]["questions"][0]["descriptor"] == "Is the image diagnostic?"  # the snapshot
+    done = submit(service, run_id, "finish", {"1": ["Y", "N"]})
+    assert done["complete"]
+    folder = tmp_path / "out" / "r1" / "demo" / ".sessionkit"
+    events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    assert any(e.get("code") == "SK908" for e in events)
+    rows = read_rows(folder / "responses.csv", RESPONSE_COLUMNS)
+    assert {r["session_sha256"] for r in rows} == {hashlib.sha256(DEMO.read_bytes()).hexdigest()}
+    assert rows[-1]["question_descriptor"] == "Is the image diagnostic?" and rows[-1]["event"] == "finish"
+    # a reader starting after the edit reads the new text
+    assert service.current(service.login("r2")["run_id"])["page_id"] == "ChestCT"
