@@ -6,6 +6,8 @@ with rich and maps outcomes to exit codes (0 ok, 1 problems found, 2 usage or un
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from sessionkit import __version__
@@ -72,3 +74,131 @@ def inspect_command(image: str, as_json: bool, image_type: str | None) -> None:
         console.print(table)
     for note in info["notes"]:
         console.print(f"note: {note}")
+
+
+@main.command("serve")
+@click.argument("session_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--images-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Folder image paths are relative to [default: the session file's folder].",
+)
+@click.option(
+    "--out",
+    "results_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("sessionkit-runs"),
+    show_default=True,
+    help="Results root: one run folder per reader under it.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to bind.")
+@click.option(
+    "--access-token",
+    envvar="SESSIONKIT_ACCESS_TOKEN",
+    default=None,
+    help="Token readers enter with their id; required to bind a non-loopback host (or set SESSIONKIT_ACCESS_TOKEN).",
+)
+def serve_command(
+    session_file: Path, images_root: Path | None, results_root: Path, host: str, port: int, access_token: str | None
+) -> None:
+    """Validate SESSION_FILE, then serve it to readers in the browser until Ctrl+C."""
+    from sessionkit.errors import ServerConfigError, SessionKitError
+    from sessionkit.server import check_bind, serve
+    from sessionkit.session import validate_session
+
+    problems = validate_session(session_file, images_root=images_root)
+    for problem in problems:
+        click.echo(problem.format_text(), err=True)
+    errors = sum(problem.is_error for problem in problems)
+    if errors:
+        click.echo(f"not serving: {errors} error(s) in {session_file}; fix them and try again", err=True)
+        raise SystemExit(1)
+    try:
+        check_bind(host, access_token)
+    except ServerConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(f"sessionkit: serving {session_file} at http://{shown_host}:{port}/")
+    click.echo(f"sessionkit: responses are written under {results_root.resolve()}")
+    click.echo("sessionkit: press Ctrl+C to stop")
+    try:
+        serve(
+            session_file,
+            images_root=images_root,
+            results_root=results_root,
+            host=host,
+            port=port,
+            access_token=access_token,
+        )
+    except SessionKitError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "--images-root",
+    type=click.Path(exists=True, file_okay=False, readable=True, path_type=str),
+    default=None,
+    help="Root of image Path values (default: each session file's folder).",
+)
+@click.option("--no-files", is_flag=True, help="Structure and semantics only: open no colour file, picture or image.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "junit", "github"]),
+    default="text",
+    show_default=True,
+    help="Report format (validation-rules §4).",
+)
+@click.option("--quiet", is_flag=True, help="Report errors only; no summary line when everything is valid.")
+@click.option("--warnings-as-errors", is_flag=True, help="Exit 1 when any warning is reported.")
+@click.option("--disable", default="", help="Comma-separated warning codes to suppress, e.g. SK415,SK519.")
+def validate_command(
+    paths: tuple[str, ...],
+    images_root: str | None,
+    no_files: bool,
+    output_format: str,
+    quiet: bool,
+    warnings_as_errors: bool,
+    disable: str,
+) -> None:
+    """Check session files; exit 0 valid, 1 problems found, 2 usage error or unreadable input."""
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from sessionkit.session import check_session
+    from sessionkit.session.report import format_github, format_json, format_junit, summary_line
+
+    disabled = tuple(code.strip().upper() for code in disable.split(",") if code.strip())
+    results = [
+        check_session(path, images_root=images_root, check_files_on_disk=not no_files, disabled=disabled)
+        for path in paths
+    ]
+    if quiet:
+        results = [replace(r, problems=[p for p in r.problems if p.is_error]) for r in results]
+    if output_format == "json":
+        click.echo(format_json(results))
+    elif output_format == "junit":
+        click.echo(format_junit(results, warnings_as_errors))
+    elif output_format == "github":
+        for line in format_github(results):
+            click.echo(line)
+    else:
+        console = Console(highlight=False, soft_wrap=True)
+        for result in results:
+            for problem in result.problems:
+                style = "bold red" if problem.is_error else "yellow"
+                console.print(problem.format_text(), style=style, markup=False)
+        if not quiet or any(r.problems for r in results):
+            console.print(summary_line(results), markup=False)
+    codes = {p.code for r in results for p in r.problems}
+    if codes & {"SK101", "SK107"}:
+        raise SystemExit(2)
+    if any(p.is_error or warnings_as_errors for r in results for p in r.problems):
+        raise SystemExit(1)

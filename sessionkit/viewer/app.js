@@ -384,6 +384,21 @@
     }
   }
 
+  /** Autosave (reading-flow §4): a page closed with unsaved edits sends them as a beacon. */
+  function autosaveOnHide() {
+    const data = state.current;
+    if (!data || !data.editable || state.busy || $("saved").dataset.state !== "draft") return;
+    const body = JSON.stringify({
+      state_version: data.state_version,
+      transition: "autosave",
+      answers: collectAnswers(),
+      client: clientString(),
+      started_at: state.startedAt,
+    });
+    const url = "/api/runs/" + encodeURIComponent(state.runId) + "/submit";
+    navigator.sendBeacon(url, new Blob([body], { type: "application/json" }));
+  }
+
   /** A reader-facing sentence for an API or network failure. */
   function describeError(err) {
     if (err instanceof ApiError) {
@@ -397,6 +412,7 @@
 
   function bindControls() {
     $("questions").addEventListener("input", markDraft);
+    window.addEventListener("pagehide", autosaveOnHide);
     $("previous-button").addEventListener("click", () => submit("previous"));
     $("next-button").addEventListener("click", () => submit("next"));
     $("bookmark-button").addEventListener("click", () => submit("goto_bookmark"));

@@ -1,0 +1,372 @@
+"""Starlette application: the reader HTTP API (clarifications C1) and the static reader UI.
+
+Every route the browser uses is a plain JSON route the tests call directly:
+
+==========================================  ==================================================
+``GET  /healthz``                           ``{"status": "ok"}``
+``GET  /api/info``                          whether an access token is needed, version
+``POST /api/login``                         ``{reader_id}`` → creates or resumes the reader's run
+``GET  /api/runs/{run_id}/page``            the current position, its questions and its Scene
+``GET  /api/runs/{run_id}/volumes/{key}``   one image as gzipped NIfTI (``.nii.gz``)
+``POST /api/runs/{run_id}/submit``          one submission (reading-flow §4–§5)
+``GET  /``                                  the reader UI (``sessionkit/viewer``)
+==========================================  ==================================================
+
+Errors are JSON ``{"code", "message", "hint"}``: runner refusals keep their ``SK9xx`` code
+(SK909 → 409, other refusals → 422); protocol errors use ``HTTP<status>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from sessionkit import __version__
+from sessionkit.errors import ImageReadError, ResponseLogError, RunnerStateError, SegmentationError
+from sessionkit.responses.paths import validate_reader_id
+from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
+from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
+from sessionkit.session import DEFAULT_COLOR_TABLE, ColorTable, load_session, read_color_table
+from sessionkit.session.model import Page, Session
+
+#: Run ids are UUIDs; anything else never reaches the service.
+_RUN_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+#: Cookie that carries the access token for requests the page cannot add headers to (volume loads).
+TOKEN_COOKIE = "sessionkit_token"
+#: HTTP status of runner refusals: stale state 409, ``HTTP<nnn>`` codes their own, other SK9xx 422.
+_STATUS_OF_CODE = {"SK909": 409}
+
+Handler = Callable[[Request], Awaitable[Response]]
+T = TypeVar("T")
+
+
+class HTTPProblem(Exception):
+    """A request the API refuses: HTTP status plus the JSON error body.
+
+    Internal to the server; raised by request parsing and turned into a response by :func:`_guard`.
+    """
+
+    def __init__(self, status: int, message: str, hint: str = "", code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or f"HTTP{status}"
+        self.hint = hint
+
+
+def error_response(status: int, code: str, message: str, hint: str = "") -> JSONResponse:
+    """The JSON error body every route uses: ``{"code", "message", "hint"}``."""
+    return JSONResponse({"code": code, "message": message, "hint": hint}, status_code=status)
+
+
+def _now_iso() -> str:
+    """Server clock as ISO 8601 UTC with milliseconds (reading-flow §14.2)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ReaderApi:
+    """The route handlers, bound to one session, one results root and one image cache.
+
+    Parameters
+    ----------
+    session : Session
+        The validated session being served.
+    service : ReadingService
+        Runner facade: logins, positions, submissions (writes the response log).
+    cache : ImageCache
+        Decoded images and their NIfTI encodings, shared by all readers.
+    access_token : str or None
+        When set, every ``/api`` call must carry it (``Authorization: Bearer`` or the login cookie).
+    """
+
+    def __init__(
+        self, session: Session, service: ReadingService, cache: ImageCache, access_token: str | None = None
+    ) -> None:
+        self.session = session
+        self.service = service
+        self.cache = cache
+        self.access_token = access_token
+        # The service writes files; one submission at a time keeps its state transitions simple.
+        self._service_lock = threading.Lock()
+        self._scenes: dict[int, Scene] = {}
+        self._scenes_lock = threading.Lock()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _authorised(self, request: Request) -> bool:
+        """True when no token is configured or the request carries the right one."""
+        if self.access_token is None:
+            return True
+        header = request.headers.get("authorization", "")
+        offered = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE, "")
+        return hmac.compare_digest(offered.encode(), self.access_token.encode())
+
+    async def _call_service(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a service call in the thread pool, one at a time."""
+
+        def locked() -> T:
+            with self._service_lock:
+                return function(*args, **kwargs)
+
+        return await run_in_threadpool(locked)
+
+    def _page(self, page_index: int) -> Page:
+        """The session page at 1-based ``page_index``; 404 when there is none."""
+        if not 1 <= page_index <= len(self.session.pages):
+            raise HTTPProblem(404, f"the session has no page {page_index}", "use the page index from /page")
+        return self.session.pages[page_index - 1]
+
+    def _scene(self, page_index: int) -> Scene:
+        """The resolved scene of a page (resolved once, then kept; runs in the thread pool)."""
+        with self._scenes_lock:
+            scene = self._scenes.get(page_index)
+        if scene is None:
+            scene = resolve_page(self.session, self._page(page_index), self.cache.get)
+            with self._scenes_lock:
+                self._scenes[page_index] = scene
+        return scene
+
+    @staticmethod
+    def _run_id(request: Request) -> str:
+        run_id = str(request.path_params["run_id"])
+        if not _RUN_ID.fullmatch(run_id):
+            raise HTTPProblem(404, f"no run {run_id!r}", "sign in again to get your run id")
+        return run_id
+
+    # -- routes ------------------------------------------------------------------------------
+
+    async def healthz(self, request: Request) -> Response:
+        """``GET /healthz``: liveness."""
+        return JSONResponse({"status": "ok"})
+
+    async def info(self, request: Request) -> Response:
+        """``GET /api/info``: what the sign-in form needs (no token needed for this one)."""
+        return JSONResponse({"access_token_required": self.access_token is not None, "version": __version__})
+
+    async def login(self, request: Request) -> Response:
+        """``POST /api/login {reader_id}``: create or resume the reader's run."""
+        body = await _json_object(request)
+        reader_id = body.get("reader_id")
+        if not isinstance(reader_id, str):
+            raise HTTPProblem(400, "reader_id must be a string", 'send {"reader_id": "reader01"}')
+        try:
+            validate_reader_id(reader_id)
+        except ResponseLogError as exc:
+            raise HTTPProblem(400, str(exc), "for example reader01") from exc
+        result = await self._call_service(self.service.login, reader_id)
+        response = JSONResponse({**result, "server_time": _now_iso()})
+        if self.access_token is not None:
+            response.set_cookie(TOKEN_COOKIE, self.access_token, httponly=True, samesite="strict", path="/api")
+        return response
+
+    async def page(self, request: Request) -> Response:
+        """``GET /api/runs/{run_id}/page``: current position, questions, answers and its Scene."""
+        run_id = self._run_id(request)
+        current = await self._call_service(self.service.current, run_id)
+        scene = await run_in_threadpool(self._scene, int(current["page_index"]))
+        return JSONResponse({**current, "scene": scene_json(scene, run_id), "server_time": _now_iso()})
+
+    async def volume(self, request: Request) -> Response:
+        """``GET /api/runs/{run_id}/volumes/{key}.nii.gz[?page=N]``: gzipped NIfTI for Niivue.
+
+        ``page`` defaults to the run's current page; keys are only unique within a page.
+        """
+        run_id = self._run_id(request)
+        key = str(request.path_params["key"])
+        page_text = request.query_params.get("page")
+        if page_text is None:
+            current = await self._call_service(self.service.current, run_id)
+            page_index = int(current["page_index"])
+        elif page_text.isdigit():
+            page_index = int(page_text)
+        else:
+            raise HTTPProblem(400, f"page {page_text!r} is not a page number", "use ?page=<1-based page index>")
+        scene = await run_in_threadpool(self._scene, page_index)
+        source = scene.volume(key)
+        if source is None:
+            raise HTTPProblem(404, f"page {page_index} has no volume {key!r}", "use a URL from /page")
+        data = await run_in_threadpool(self.cache.nifti, source)
+        # Niivue gunzips the body itself: no Content-Encoding header.
+        return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "private, max-age=3600"})
+
+    async def submit(self, request: Request) -> Response:
+        """``POST /api/runs/{run_id}/submit``: save the answers, then move (reading-flow §5)."""
+        run_id = self._run_id(request)
+        body = await _json_object(request)
+        state_version = body.get("state_version")
+        transition = body.get("transition")
+        if not isinstance(state_version, int) or isinstance(state_version, bool):
+            raise HTTPProblem(400, "state_version must be an integer", "send the state_version from /page")
+        if transition not in SUBMIT_TRANSITIONS:
+            raise HTTPProblem(
+                400, f"unknown transition {transition!r}", f"use one of {', '.join(sorted(SUBMIT_TRANSITIONS))}"
+            )
+        answers = _answers(body.get("answers", {}))
+        viewer_state = body.get("viewer_state")
+        client = body.get("client", "")
+        started_at = body.get("started_at")
+        if not isinstance(client, str) or not (started_at is None or isinstance(started_at, str)):
+            raise HTTPProblem(400, "client and started_at must be strings", "")
+        result = await self._call_service(
+            self.service.submit,
+            run_id,
+            state_version=state_version,
+            transition=transition,
+            answers=answers,
+            viewer_state=viewer_state,
+            client=client[:200],
+            started_at=started_at,
+        )
+        return JSONResponse({**result, "saved": True, "server_time": _now_iso()})
+
+    # -- wiring ------------------------------------------------------------------------------
+
+    def guard(self, handler: Handler, *, api: bool = True) -> Handler:
+        """Wrap a route: access token check and error mapping to JSON."""
+
+        async def guarded(request: Request) -> Response:
+            if api and not self._authorised(request):
+                return error_response(401, "HTTP401", "access token missing or wrong", "sign in with your access token")
+            try:
+                return await handler(request)
+            except HTTPProblem as exc:
+                return error_response(exc.status, exc.code, str(exc), exc.hint)
+            except RunnerStateError as exc:
+                return error_response(_refusal_status(exc.code), exc.code, str(exc), exc.hint)
+            except (ImageReadError, SegmentationError) as exc:
+                return error_response(500, "SK901", str(exc), "check the image file or the images root")
+            except ResponseLogError as exc:
+                return error_response(500, "HTTP500", str(exc), "the run folder could not be read or written")
+
+        return guarded
+
+    def routes(self) -> list[Route | Mount]:
+        """The route table (static UI mounted last, at ``/``)."""
+        return [
+            Route("/healthz", self.guard(self.healthz, api=False), methods=["GET"]),
+            Route("/api/info", self.guard(self.info, api=False), methods=["GET"]),
+            Route("/api/login", self.guard(self.login), methods=["POST"]),
+            Route("/api/runs/{run_id}/page", self.guard(self.page), methods=["GET"]),
+            Route("/api/runs/{run_id}/volumes/{key}.nii.gz", self.guard(self.volume), methods=["GET"]),
+            Route("/api/runs/{run_id}/submit", self.guard(self.submit), methods=["POST"]),
+            Mount("/", StaticFiles(packages=[("sessionkit", "viewer")], html=True), name="viewer"),
+        ]
+
+
+def _refusal_status(code: str) -> int:
+    """HTTP status of a runner refusal (see the module docstring)."""
+    if code in _STATUS_OF_CODE:
+        return _STATUS_OF_CODE[code]
+    if code.startswith("HTTP") and code[4:].isdigit():
+        return int(code[4:])
+    return 422
+
+
+def scene_json(scene: Scene, run_id: str) -> dict[str, Any]:
+    """``Scene.to_json()`` plus the URL of every volume (on ``volumes[]`` and on each layer)."""
+    data = scene.to_json()
+    urls = {
+        source.key: f"/api/runs/{run_id}/volumes/{source.key}.nii.gz?page={scene.page_index}"
+        for source in scene.volumes
+    }
+    for volume in data["volumes"]:
+        volume["url"] = urls[volume["key"]]
+    for view in data["views"]:
+        for layer in view["layers"]:
+            layer["url"] = urls[layer["volume_key"]]
+    return data
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object; 400 otherwise."""
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPProblem(400, f"request body is not JSON: {exc}", "send a JSON object") from exc
+    if not isinstance(body, dict):
+        raise HTTPProblem(400, "request body must be a JSON object", "send a JSON object")
+    return body
+
+
+def _answers(value: object) -> dict[str, list[str]]:
+    """Validate ``answers``: ``{"<question index>": ["<value per option>", ...]}``."""
+    if not isinstance(value, dict):
+        raise HTTPProblem(400, "answers must be an object", 'send {"1": ["Y", "N"], ...}')
+    answers: dict[str, list[str]] = {}
+    for key, values in value.items():
+        if not key.isdigit() or not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise HTTPProblem(
+                400, f"answers[{key!r}] must be a list of strings keyed by question index", 'send {"1": ["Y", "N"]}'
+            )
+        answers[key] = values
+    return answers
+
+
+def session_color_table(session: Session, session_path: Path) -> ColorTable:
+    """The session's ROIColorFile table (``<stem>.txt`` beside the session), else the built-in one.
+
+    Colours and names of ``LabelMap`` images come from it (session-format §8, D6).
+
+    Raises
+    ------
+    SessionError
+        When the colour file is missing or invalid (validation reports this first, SK812-SK815).
+    """
+    stem = session.roi_color_file
+    if not stem:
+        return DEFAULT_COLOR_TABLE
+    if stem.lower().endswith(".txt"):
+        stem = stem[:-4]
+    return read_color_table(session_path.parent / f"{stem}.txt")
+
+
+def create_app(
+    session_path: Path,
+    *,
+    images_root: Path | None = None,
+    results_root: Path,
+    access_token: str | None = None,
+) -> Starlette:
+    """Build the reader application for one session.
+
+    Parameters
+    ----------
+    session_path : Path
+        Session XML file (validated by the caller; ``sessionkit serve`` refuses invalid ones).
+    images_root : Path, optional
+        Folder image paths are relative to; default the session file's folder (clarifications C2).
+    results_root : Path
+        Root of the run folders (``<results_root>/<reader_id>/<session_stem>/``).
+    access_token : str, optional
+        Required on every ``/api`` call when given (clarifications C7).
+
+    Returns
+    -------
+    Starlette
+        The ASGI application; ``app.state.api`` is the :class:`ReaderApi`.
+
+    Raises
+    ------
+    SessionError
+        When the session file cannot be loaded.
+    """
+    session = load_session(session_path)
+    root = images_root if images_root is not None else session_path.parent
+    service = ReadingService(session, session_path, results_root)
+    cache = ImageCache(root, color_lookup(session_color_table(session, session_path)))
+    api = ReaderApi(session, service, cache, access_token)
+    app = Starlette(routes=api.routes())
+    app.state.api = api
+    return app

@@ -1,0 +1,230 @@
+"""A reader works through a session in real Chromium; the server is a real uvicorn subprocess.
+
+(a) sign in, first page rendered with the segment colours, every question type answered (with a
+    refused missing answer and a refused out-of-range integer), Next, Previous, Finish; then the rows
+    of responses.csv. (b) a draft is autosaved when the page is left, the server is SIGKILLed mid-session and restarted on
+    the same results root: the reader resumes on the right page and every acknowledged answer is shown.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 90_000  # software WebGL: ~2-3 s per view, generous for a loaded CI machine
+
+
+def _open_and_sign_in(browser: Any, url: str, reader_id: str) -> Any:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.fill("#reader-id", reader_id)
+    page.click("#login-button")
+    return page
+
+
+def _wait_page(page: Any, page_index: int) -> None:
+    """Wait until every viewport of ``page_index`` has rendered and its form is shown."""
+    page.wait_for_function(f"window.sessionkit.readyPage === {page_index}", timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        f"window.sessionkit.state.current && window.sessionkit.state.current.page_index === {page_index}"
+        " && !window.sessionkit.state.busy",
+        timeout=TIMEOUT_MS,
+    )
+
+
+def _click_and_wait(page: Any, button: str, page_index: int) -> None:
+    page.click(button)
+    page.wait_for_selector("#saved[data-state='saved']", timeout=TIMEOUT_MS)
+    _wait_page(page, page_index)
+
+
+def _refusal(page: Any, button: str) -> str:
+    """Click, expect a refusal message, return it."""
+    page.click(button)
+    page.wait_for_function("document.getElementById('message').textContent.length > 0", timeout=TIMEOUT_MS)
+    page.wait_for_function("!window.sessionkit.state.busy")
+    assert page.get_attribute("#saved", "data-state") == "failed"
+    return str(page.text_content("#message"))
+
+
+def _colour_counts(page: Any, destination: str) -> tuple[dict[tuple[int, int, int], int], float]:
+    """Exact-colour pixel counts in a screenshot of one viewport's canvas, and its non-black fraction."""
+    shot = Image.open(io.BytesIO(page.locator(f"#view-{destination}").screenshot())).convert("RGB")
+    pixels = np.asarray(shot).reshape(-1, 3)
+    colours, numbers = np.unique(pixels, axis=0, return_counts=True)
+    counts = {(int(r), int(g), int(b)): int(n) for (r, g, b), n in zip(colours, numbers, strict=True)}
+    return counts, 1 - counts.get((0, 0, 0), 0) / len(pixels)
+
+
+def _segment_colours(page: Any, destination: str) -> dict[str, tuple[tuple[int, int, int], bool]]:
+    """Segment name -> (RGB, visible) of the label layers of one viewport, from the page JSON."""
+    view = page.evaluate(f"window.sessionkit.state.current.scene.views.find(v => v.destination === '{destination}')")
+    colours: dict[str, tuple[tuple[int, int, int], bool]] = {}
+    for layer in view["layers"]:
+        for segment in layer["segments"]:
+            colours[segment["name"]] = (tuple(segment["color"]), segment["visible"])  # type: ignore[assignment]
+    return colours
+
+
+def _rows(out: Path, reader_id: str) -> list[dict[str, str]]:
+    path = out / reader_id / "reading_session" / ".sessionkit" / "responses.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _answer_page1(page: Any) -> None:
+    page.check("#q2-o1")  # Radio: Yes
+    page.check("#q3-o2")  # CheckBox: Lungs
+    page.check("#q3-o3")  # CheckBox: Spine
+    page.fill("#q4-o1", "looks fine")  # Text
+
+
+def test_reader_answers_every_question_type_and_finishes(
+    browser: Any, start_server: Callable[..., Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "runs"
+    server = start_server(out)
+    page = _open_and_sign_in(browser, server.url, "reader01")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    _wait_page(page, 1)
+
+    # First page: the CT with all seven segments in their own colours.
+    counts, non_black = _colour_counts(page, "Red")
+    assert non_black > 0.2, "the canvas is (nearly) blank"
+    colours = _segment_colours(page, "Red")
+    assert len(colours) == 7 and all(visible for _, visible in colours.values())
+    shown = {name: counts.get(rgb, 0) for name, (rgb, _) in colours.items()}
+    for name in ("right lung", "left lung", "tissue", "ribs"):
+        assert shown[name] > 100, f"segment {name!r} colour barely on screen: {shown}"
+    assert (
+        page.text_content("#questions .question[data-type='InfoBox']")
+        .strip()
+        .endswith("Seven segments over a chest CT.")
+    )
+
+    # Next without the required Radio answer is refused, naming the question; nothing is saved.
+    page.check("#q3-o2")
+    message = _refusal(page, "#next-button")
+    assert "Segmentation acceptable?" in message
+    assert page.evaluate("window.sessionkit.lastError.code") == "SK910"
+
+    _answer_page1(page)
+    _click_and_wait(page, "#next-button", 2)
+
+    # Page 2: two viewports; only the two lungs are shown (ROIVisibilityCode="Select").
+    assert page.locator("#view-Red").count() == 1 and page.locator("#view-Yellow").count() == 1
+    counts, _ = _colour_counts(page, "Red")
+    colours = _segment_colours(page, "Red")
+    assert counts.get(colours["right lung"][0], 0) > 100 and counts.get(colours["left lung"][0], 0) > 100
+    assert counts.get(colours["ribs"][0], 0) == 0 and counts.get(colours["tissue"][0], 0) == 0
+    assert "minimum 1" in str(page.text_content(".question[data-type='IntegerValue']"))
+
+    page.fill("#q1-o1", "7")  # IntegerValue, Max 5
+    page.fill("#q2-o1", "12.5")  # FloatValue
+    message = _refusal(page, "#next-button")
+    assert "Contour quality" in message and "5" in message
+    assert page.evaluate("window.sessionkit.lastError.code") == "SK911"
+    page.fill("#q1-o1", "4")
+    _click_and_wait(page, "#next-button", 3)
+
+    # Previous shows page 2 again with its saved answers; then back to the last page and finish.
+    assert page.is_visible("#finish-button") and not page.is_visible("#next-button")
+    _click_and_wait(page, "#previous-button", 2)
+    assert page.input_value("#q1-o1") == "4" and page.input_value("#q2-o1") == "12.5"
+    _click_and_wait(page, "#next-button", 3)
+    page.check("#q1-o1")
+    page.click("#finish-button")
+    page.click("#confirm-ok")
+    page.wait_for_function(
+        "document.getElementById('banner').textContent.includes('Session complete')", timeout=TIMEOUT_MS
+    )
+    assert page.evaluate("window.sessionkit.state.current.complete") is True
+    assert page.is_disabled("#q1-o1")  # locked after Finish
+    assert errors == []
+    page.close()
+
+    rows = _rows(out, "reader01")
+    seen = [(r["seq"], r["event"], r["page_id"], r["question_index"], r["option"], r["value"]) for r in rows]
+    assert seen[:8] == [
+        ("1", "next", "Chest", "2", "Yes", "Y"),
+        ("1", "next", "Chest", "2", "No", "N"),
+        ("1", "next", "Chest", "3", "Ribs", "N"),
+        ("1", "next", "Chest", "3", "Lungs", "Y"),
+        ("1", "next", "Chest", "3", "Spine", "Y"),
+        ("1", "next", "Chest", "4", "Comment", "looks fine"),
+        ("2", "next", "Lungs", "1", "Score", "4"),
+        ("2", "next", "Lungs", "2", "Height", "12.5"),
+    ]
+    assert [r["value_numeric"] for r in rows[6:8]] == ["4", "12.5"]
+    final = [(r["event"], r["page_id"], r["option"], r["value"]) for r in rows if r["event"] == "finish"]
+    assert final == [("finish", "Last", "Yes", "Y"), ("finish", "Last", "No", "N")]
+    seqs = [int(r["seq"]) for r in rows]
+    assert seqs == sorted(seqs)
+    assert all(r["client"].startswith("sessionkit-web/") for r in rows)
+    assert all(r["reader_id"] == "reader01" and r["saved_at"].endswith("Z") for r in rows)
+
+
+def test_reader_resumes_after_the_server_is_killed(
+    browser: Any, start_server: Callable[..., Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "runs"
+    server = start_server(out)
+    page = _open_and_sign_in(browser, server.url, "reader02")
+    _wait_page(page, 1)
+    _answer_page1(page)
+    _click_and_wait(page, "#next-button", 2)
+    page.fill("#q1-o1", "3")
+    page.fill("#q2-o1", "20.25")
+    _click_and_wait(page, "#next-button", 3)  # acknowledged: the UI said "Saved"
+    # A draft on page 3, never submitted with a button: leaving the page autosaves it (beacon).
+    page.check("#q1-o2")
+    assert page.get_attribute("#saved", "data-state") == "draft"
+    page.goto("about:blank")
+    deadline = time.monotonic() + 30
+    while not any(r["event"] == "autosave" for r in _rows(out, "reader02")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    server.kill()
+    assert server.process.returncode == -9
+    page.close()
+
+    restarted = start_server(out)
+    page = _open_and_sign_in(browser, restarted.url, "reader02")
+    _wait_page(page, 3)  # the first unfinished page
+    assert "resuming" in str(page.text_content("#banner"))
+    assert page.text_content("#page-title") == "Final: Confidence"
+    assert not page.is_checked("#q1-o1") and page.is_checked("#q1-o2")  # the autosaved draft
+    _click_and_wait(page, "#previous-button", 2)
+    assert page.input_value("#q1-o1") == "3" and page.input_value("#q2-o1") == "20.25"
+    _click_and_wait(page, "#previous-button", 1)
+    assert page.is_checked("#q2-o1") and not page.is_checked("#q2-o2")
+    assert not page.is_checked("#q3-o1") and page.is_checked("#q3-o2") and page.is_checked("#q3-o3")
+    assert page.input_value("#q4-o1") == "looks fine"
+    page.close()
+
+    rows = _rows(out, "reader02")
+    before_kill = [(r["seq"], r["page_id"], r["option"], r["value"]) for r in rows if r["seq"] in ("1", "2")]
+    autosaved = [(r["event"], r["page_id"], r["option"], r["value"]) for r in rows if r["seq"] == "3"]
+    assert autosaved == [("autosave", "Last", "Yes", "N"), ("autosave", "Last", "No", "Y")]
+    assert before_kill == [
+        ("1", "Chest", "Yes", "Y"),
+        ("1", "Chest", "No", "N"),
+        ("1", "Chest", "Ribs", "N"),
+        ("1", "Chest", "Lungs", "Y"),
+        ("1", "Chest", "Spine", "Y"),
+        ("1", "Chest", "Comment", "looks fine"),
+        ("2", "Lungs", "Score", "3"),
+        ("2", "Lungs", "Height", "20.25"),
+    ]
