@@ -187,4 +187,3 @@ def load_session(
         first = errors[0].format_text() if errors else "no model"
         raise SessionError(f"session {os.fspath(path)} has {len(errors)} error(s); first: {first}", result.problems)
     return result.session
-

@@ -102,7 +102,7 @@ def _inside(path: Path, root: Path) -> bool:
 class _FilesPass:
     def __init__(self, session: Session, images_root: Path, probe: ImageProbe | None, out: Findings) -> None:
         self.session = session
-        self.folder = Path(session.file).resolve().parent
+        self.folder = Path(session.file).parent
         self.images_root = images_root
         self.real_root = images_root.resolve()
         self.probe = probe
@@ -366,7 +366,7 @@ def check_files(
     list of Problem
     """
     out = findings_factory(session.file) if findings_factory else Findings(session.file, None, disabled)
-    root = Path(images_root) if images_root is not None else Path(session.file).resolve().parent
+    root = Path(images_root) if images_root is not None else Path(session.file).parent
     files = _FilesPass(session, root, probe, out)
     files.colour_file()
     files.pictures()

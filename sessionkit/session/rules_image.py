@@ -106,7 +106,7 @@ def path_escape_reason(path: str) -> str | None:
         if part == "..":
             depth -= 1
             if depth < 0:
-                return "'..' climbing above the images root"
+                return "'..' climbing above its root folder"
         elif part not in ("", "."):
             depth += 1
     return None

@@ -319,7 +319,7 @@ def _merge(
         out.add(
             "SK722",
             f"{name}: MergeLabelMaps needs the same explicit PageGroup on this page and its source "
-            f"{page_name(source)} ({', '.join(lacking)} has none)",
+            f"{page_name(source)} (without PageGroup: {', '.join(lacking)})",
             page.location,
             page=page,
             related=related,
