@@ -131,5 +131,16 @@ class RunPaths:
         return ensure_inside(self.run_dir, self.run_dir / relative)
 
 
+def labelmap_file_name(instance_id: str, image_id: str) -> str:
+    """``<PageID>[-Rep<n>]_<ImageID>-quizlabel.nrrd`` (reading-flow §1, §11), made file-name safe (C3)."""
+    return f"{safe_name(instance_id)}_{safe_name(image_id)}-quizlabel.nrrd"
+
+
+def line_file_name(instance_id: str, image_id: str, number: int = 1) -> str:
+    """``<PageID>[-Rep<n>]_<ImageID>_MarkupsLine[_<k>]_quizline.mrk.json``; line 1 has no ``_<k>`` (§11)."""
+    suffix = "" if number <= 1 else f"_{number - 1}"
+    return f"{safe_name(instance_id)}_{safe_name(image_id)}_MarkupsLine{suffix}_quizline.mrk.json"
+
+
 def _descriptor_part(descriptor: str) -> str:
     return "" if not descriptor else _UNSAFE.sub("_", descriptor)

@@ -6,7 +6,8 @@ per option and the effect of the last step (what a caller must log). Illegal or 
 raise :class:`~sessionkit.errors.RunnerStateError` and leave the state untouched (it is immutable).
 
 Error codes: SK909 stale state version, SK910 missing answer (or an earlier question set of the page
-incomplete), SK911 invalid value, SK914 Finish with incomplete page instances, ``"HTTP422"`` for a
+incomplete), SK911 invalid value, SK912/SK913 contour/line requirement unmet, SK914 Finish with incomplete
+page instances, ``"HTTP422"`` for a
 transition the UI never offers (Next on the last entry, Previous on the first, Repeat where it is not
 available, ...).
 """
@@ -19,7 +20,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from sessionkit.errors import RunnerStateError
-from sessionkit.runner.answers import Evaluation, button_stem, evaluate, required_issues
+from sessionkit.runner.answers import AnswerIssue, button_stem, evaluate, required_issues
 from sessionkit.runner.navigation import GroupOrder, Instance, NavEntry, build_navigation
 from sessionkit.session.model import Page, QuestionSet, Session
 
@@ -42,11 +43,14 @@ class Submit:
     """A transition sent with the current question set's answers and the run's state version.
 
     ``answers`` maps the 1-based question index to one string per option (see :mod:`.answers`).
+    ``page_issues`` are the current instance's unmet contour/line requirements (SK912, SK913), as
+    computed by :func:`sessionkit.runner.requirements.page_issues` from the annotation log.
     """
 
     transition: str
     version: int
     answers: Mapping[int, Sequence[str]] = field(default_factory=dict)
+    page_issues: tuple[AnswerIssue, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,13 +245,14 @@ def landing_position(state: RunState) -> int:
     return len(state.nav)
 
 
-def _check_answers(evaluation: Evaluation) -> None:
-    if evaluation.issues:
-        codes = {issue.code for issue in evaluation.issues}
+def _refuse(issues: Sequence[AnswerIssue]) -> None:
+    """Raise for the listed issues; the code is the first of SK911, SK910, SK912, SK913 present."""
+    if issues:
+        codes = {issue.code for issue in issues}
+        code = next(c for c in ("SK911", "SK910", "SK912", "SK913") if c in codes)
+        hints = {"SK912": "draw or modify the contour", "SK913": "add the measurement lines"}
         raise RunnerStateError(
-            "; ".join(issue.message for issue in evaluation.issues),
-            code="SK911" if "SK911" in codes else "SK910",
-            hint="answer the listed questions",
+            "; ".join(issue.message for issue in issues), code=code, hint=hints.get(code, "answer the listed questions")
         )
 
 
@@ -367,7 +372,7 @@ def step(state: RunState, event: Event) -> RunState:
         evaluation = evaluate(qs, event.answers, partial=not requiring) if qs else None
         if evaluation is not None:
             if requiring:
-                _check_answers(evaluation)
+                _refuse(evaluation.issues)
             qs_completion, numeric = evaluation.completion, evaluation.numeric
             keys = {q: (inst.page_index, inst.rep, entry.question_set_index, q) for q in evaluation.logged}
             if any(answers.get(keys[q]) != values for q, values in evaluation.logged.items()):
@@ -376,9 +381,11 @@ def step(state: RunState, event: Event) -> RunState:
                 resets = resets - {(inst, entry.question_set_index)}
         if requiring and last_qs:
             _check_earlier_sets(state)
+            _refuse(event.page_issues)
             complete.add(inst)
     saved = replace(state, answers=MappingProxyType(answers), button_reset=resets, complete=frozenset(complete))
-    if can_edit and not (requiring and last_qs) and inst in saved.complete and not _questions_ok(saved, inst):
+    recompute = can_edit and not (requiring and last_qs) and inst in saved.complete
+    if recompute and (event.page_issues or not _questions_ok(saved, inst)):
         saved = replace(saved, complete=saved.complete - {inst})
     effect = Effect(event.transition, entry, state.position, logged, numeric, qs_completion, inst in saved.complete)
     saved = replace(saved, version=state.version + 1, last=effect)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sessionkit.errors import ResponseLogError, RunnerStateError, SessionError
 from sessionkit.responses.csvlog import LOG_VERSION
-from sessionkit.responses.paths import RunPaths
+from sessionkit.responses.paths import RunPaths, ensure_inside, labelmap_file_name, line_file_name
 from sessionkit.responses.run_folder import RunFolder, latest_responses, utc_timestamp
 from sessionkit.runner.answers import button_stem
 from sessionkit.runner.machine import (
@@ -37,10 +37,14 @@ from sessionkit.runner.machine import (
     step,
     to_json,
 )
-from sessionkit.runner.navigation import group_order, progress_text
+from sessionkit.runner.navigation import Instance, group_order, progress_text
+from sessionkit.runner.requirements import page_issues
 from sessionkit.session import load_session
-from sessionkit.session.model import Session
+from sessionkit.session.model import Session, SessionImage
 
+#: ``kind`` values of annotations.csv (reading-flow §14.3); READER_EDITS need an editable page.
+ANNOTATION_KINDS = frozenset({"labelmap", "redisplay", "merge", "line", "line_deleted"})
+READER_EDITS = frozenset({"labelmap", "line", "line_deleted"})
 #: Transitions a submission may carry (clarifications C1 names; ``goto_bookmark`` logs as ``bookmark``).
 SUBMIT_TRANSITIONS = frozenset(CSV_EVENT)
 
@@ -56,6 +60,7 @@ class _Run:
     logins: list[dict[str, Any]]
     created_at: str
     answered_at: dict[AnswerKey, tuple[str, ...]]
+    annotations: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -156,8 +161,9 @@ class ReadingService:
             values[option_index - 1], stamps[option_index - 1] = row["value"], row["answered_at"]
         session = self._run_session(folder, stored_sha)
         state = from_json(session, machine, {k: tuple(v) for k, v in answers.items()})
+        answered_at = {k: tuple(v) for k, v in times.items()}
         return _Run(
-            run_id, reader_id, folder, state, last_seq, "", logins, created_at, {k: tuple(v) for k, v in times.items()}
+            run_id, reader_id, folder, state, last_seq, "", logins, created_at, answered_at, folder.read_annotations()
         )
 
     def _run(self, run_id: str) -> _Run:
@@ -272,6 +278,173 @@ class ReadingService:
             "state_version": state.version,
         }
 
+    # -- annotations and events -------------------------------------------------------------
+
+    @staticmethod
+    def _instance_annotations(run: _Run, instance: Instance) -> list[dict[str, str]]:
+        page, rep = str(instance.page_index), str(instance.rep)
+        return [r for r in run.annotations if r["page_index"] == page and r["repetition"] == rep]
+
+    @staticmethod
+    def _image(state: RunState, image_id: str) -> SessionImage:
+        for image in state.page().images:
+            if image.id == image_id:
+                return image
+        raise RunnerStateError(
+            f"Page {state.page().id} has no image {image_id!r}", code="HTTP404", hint="use an image id of this page"
+        )
+
+    def annotation_path(self, run_id: str, image_id: str, *, kind: str = "labelmap", number: int = 1) -> Path:
+        """Where the current page instance stores a label map or line file (reading-flow §1, §11).
+
+        Parameters
+        ----------
+        run_id : str
+        image_id : str
+            ``Image@ID`` on the current page.
+        kind : {"labelmap", "line"}
+            ``<PageID>[-Rep<n>]_<ImageID>-quizlabel.nrrd`` or ``..._MarkupsLine[_<k>]_quizline.mrk.json``.
+        number : int
+            1-based line number (``line`` only).
+
+        Returns
+        -------
+        Path
+            Absolute path inside ``PgGroup<G>_<PageID>[-Rep<n>]_<Descriptor>/`` (the folder is created).
+
+        Raises
+        ------
+        RunnerStateError
+            ``HTTP404`` unknown run or image; ``HTTP422`` unknown kind.
+        ResponseLogError
+            The folder cannot be created or would leave the run folder.
+        """
+        run = self._run(run_id)
+        with run.lock:
+            state = run.state
+            self._image(state, image_id)
+            page, inst = state.page(), state.entry.instance
+            group = state.session.effective_page_groups()[page.index - 1]
+            folder = run.folder.paths.page_folder(group, inst.instance_id(page), page.descriptor)
+            if kind == "labelmap":
+                name = labelmap_file_name(inst.instance_id(page), image_id)
+            elif kind == "line":
+                name = line_file_name(inst.instance_id(page), image_id, number)
+            else:
+                raise RunnerStateError(f"Unknown annotation kind {kind!r}", code="HTTP422", hint="labelmap or line")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ResponseLogError(f"Cannot create {folder}: {exc}") from exc
+            return folder / name
+
+    def record_annotation(
+        self,
+        run_id: str,
+        *,
+        image_id: str,
+        kind: str,
+        file: Path,
+        labels: Sequence[int] = (),
+        voxel_count: int | None = None,
+        length_mm: float | None = None,
+        event: str = "autosave",
+    ) -> dict[str, str]:
+        """Log a stored or deleted annotation file of the current page instance (reading-flow §14.3).
+
+        The caller has already written ``file`` durably (temp, fsync, rename). The row gets the next
+        ``seq`` and is acknowledged like a submission: ``annotations.csv`` fsync'ed, then ``state.json``
+        with the new ``last_seq`` (the state version does not change). Contour (SK912) and line (SK913)
+        requirements are evaluated on these rows at Next/Finish/Repeat.
+
+        Parameters
+        ----------
+        run_id : str
+        image_id : str
+            ``Image@ID`` on the current page.
+        kind : {"labelmap", "redisplay", "merge", "line", "line_deleted"}
+        file : Path
+            The file inside the run folder (see :meth:`annotation_path`).
+        labels : sequence of int
+            Non-zero label values present (label maps).
+        voxel_count : int, optional
+            Non-zero voxels (label maps).
+        length_mm : float, optional
+            Line length in mm (lines).
+        event : str
+            CSV event name; contour autosaves between transitions use ``autosave``.
+
+        Returns
+        -------
+        dict of str to str
+            The row as written.
+
+        Raises
+        ------
+        RunnerStateError
+            ``HTTP404`` unknown run or image; ``HTTP422`` unknown kind or a reader edit on a read-only page.
+        ResponseLogError
+            ``file`` outside the run folder or unreadable, or the log cannot be written.
+        """
+        run = self._run(run_id)
+        with run.lock:
+            state = run.state
+            if kind not in ANNOTATION_KINDS:
+                raise RunnerStateError(f"Unknown annotation kind {kind!r}", code="HTTP422", hint="see §14.3")
+            if kind in READER_EDITS and not editable(state):
+                raise RunnerStateError("This page is read-only", code="HTTP422", hint="annotations cannot change here")
+            image = self._image(state, image_id)
+            path = ensure_inside(run.folder.paths.run_dir, Path(file))
+            try:
+                sha = "" if kind == "line_deleted" else hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                raise ResponseLogError(f"Cannot read the annotation file {path}: {exc}") from exc
+            page, inst = state.page(), state.entry.instance
+            seq = run.last_seq + 1
+            row = {
+                "log_version": LOG_VERSION,
+                "session_id": self.session_id,
+                "reader_id": run.reader_id,
+                "run_id": run.run_id,
+                "submission_id": str(uuid.uuid4()),
+                "seq": str(seq),
+                "event": event,
+                "page_index": str(page.index),
+                "page_instance": inst.instance_id(page),
+                "page_group": str(state.session.effective_page_groups()[page.index - 1]),
+                "repetition": str(inst.rep),
+                "image_id": image.id,
+                "image_path": image.path,
+                "kind": kind,
+                "file": path.relative_to(run.folder.paths.run_dir.parent.resolve()).as_posix(),
+                "sha256": sha,
+                "labels": " ".join(str(label) for label in sorted(set(labels)) if label),
+                "voxel_count": "" if voxel_count is None else str(voxel_count),
+                "length_mm": "" if length_mm is None else repr(float(length_mm)),
+                "saved_at": utc_timestamp(),
+            }
+            try:
+                run.folder.append_annotations([row])
+                run.folder.commit_state(self._state_json(run, state, seq))
+            except ResponseLogError:
+                run.folder.recover(run.last_seq)
+                raise
+            run.last_seq = seq
+            run.annotations.append(row)
+            return row
+
+    def log_event(self, run_id: str, kind: str, details: Mapping[str, Any] | None = None) -> None:
+        """Append a browser-side event to ``events.jsonl`` (confirmations such as SK915, view-mode switches).
+
+        Raises
+        ------
+        RunnerStateError
+            ``HTTP404`` unknown run.
+        """
+        run = self._run(run_id)
+        with run.lock:
+            run.folder.log_event(kind, nav_position=run.state.position, **dict(details or {}))
+
     # -- submissions ------------------------------------------------------------------------
 
     def submit(
@@ -320,7 +493,8 @@ class ReadingService:
         with run.lock:
             try:
                 parsed = _parse_answers(answers)
-                state = step(run.state, Submit(transition, state_version, parsed))
+                issues = page_issues(run.state.page(), self._instance_annotations(run, run.state.entry.instance))
+                state = step(run.state, Submit(transition, state_version, parsed, issues))
             except RunnerStateError as exc:
                 run.folder.log_event(
                     "refused", transition=transition, code=exc.code, message=str(exc), nav_position=run.state.position
