@@ -29,7 +29,13 @@ def main() -> None:
     default=None,
     help="Read the file as this session Image Type (e.g. a mask stored as a volume: Segmentation).",
 )
-def inspect_command(image: str, as_json: bool, image_type: str | None) -> None:
+@click.option(
+    "--reference",
+    type=click.Path(exists=True, path_type=str),
+    default=None,
+    help="RTSTRUCT: the image (file or folder of its DICOM series) to rasterise the contours onto.",
+)
+def inspect_command(image: str, as_json: bool, image_type: str | None, reference: str | None) -> None:
     """Describe IMAGE: kind, grid (LPS mm), frame of reference and segments."""
     import json
 
@@ -37,10 +43,11 @@ def inspect_command(image: str, as_json: bool, image_type: str | None) -> None:
     from rich.table import Table
 
     from sessionkit.errors import SessionKitError
-    from sessionkit.io import describe, read_image
+    from sessionkit.io import describe, describe_references, read_image
 
     try:
-        info = describe(read_image(image, image_type=image_type))
+        info = describe(read_image(image, image_type=image_type, reference=reference))
+        info["references"] = describe_references(image, image_type=image_type, reference=reference)
     except SessionKitError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from exc
@@ -57,6 +64,8 @@ def inspect_command(image: str, as_json: bool, image_type: str | None) -> None:
     grid.add_row("value_range", str(info["value_range"]))
     if info["frames"] != 1:
         grid.add_row("frames", str(info["frames"]))
+    if info["references"]:
+        grid.add_row("references", "\n".join(f"{k}: {v}" for k, v in info["references"].items()))
     console.print(grid)
     if info.get("segments"):
         table = Table("label_value", "name", "color", "layer", "voxel_count", "segment_id", title="segments")

@@ -5,22 +5,25 @@ in LPS mm with arrays ``(slice, row, column)``; :func:`read_image` picks the rea
 """
 
 from sessionkit.io._common import ColorTable
-from sessionkit.io.describe import describe
+from sessionkit.io.describe import describe, describe_references
 from sessionkit.io.nifti import encode_nifti, read_nifti, read_nifti_bytes, write_nifti
 from sessionkit.io.nrrd import read_nrrd, write_nrrd
 from sessionkit.io.registry import ImageHeader, read_header, read_image, sniff_format
+from sessionkit.io.rtstruct import read_rtstruct
 from sessionkit.io.seg_nrrd import read_seg_nrrd, write_seg_nrrd
 
 __all__ = [
     "ColorTable",
     "ImageHeader",
     "describe",
+    "describe_references",
     "encode_nifti",
     "read_header",
     "read_image",
     "read_nifti",
     "read_nifti_bytes",
     "read_nrrd",
+    "read_rtstruct",
     "read_seg_nrrd",
     "sniff_format",
     "write_nifti",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from sessionkit.imaging import Segmentation, Volume
+from sessionkit.io.registry import sniff_format
+from sessionkit.io.rtstruct import find_reference
 
 
 def _label_counts(layer: npt.NDArray[np.integer]) -> dict[int, int]:
@@ -76,3 +79,26 @@ def describe(image: Volume | Segmentation) -> dict[str, Any]:
             notes.append(f"values are only 0 and {values[1].item()}: looks like a mask; use --type Segmentation")
     info["notes"] = notes
     return info
+
+
+def describe_references(
+    path: str | Path, *, image_type: str | None = None, reference: str | Path | None = None
+) -> dict[str, Any]:
+    """What an RT Structure Set references and whether it was found (empty for other files).
+
+    Returns
+    -------
+    dict
+        ``frame_of_reference_uid``, ``series_instance_uid`` (as referenced), ``reference`` (the
+        image used: the ``reference`` argument or the file found), ``matched_by`` (``given``,
+        ``series``, ``frame_of_reference`` or ``none``).
+    """
+    if image_type != "RTStruct" and sniff_format(path) != "rtstruct":
+        return {}
+    found = find_reference(path)
+    return {
+        "frame_of_reference_uid": found.frame_of_reference_uid,
+        "series_instance_uid": found.series_instance_uid,
+        "reference": str(reference) if reference is not None else (found.series_file and str(found.series_file)),
+        "matched_by": "given" if reference is not None else found.matched_by,
+    }

@@ -58,6 +58,12 @@ def is_dicom(path: Path) -> bool:
     return head[128:132] == b"DICM"
 
 
+def sop_class_uid(path: Path) -> str:
+    """SOPClassUID of a DICOM file ("" when absent), read without pixel data."""
+    header = pydicom.dcmread(str(path), stop_before_pixels=True, specific_tags=["SOPClassUID"], force=True)
+    return str(getattr(header, "SOPClassUID", ""))
+
+
 def _header(path: Path) -> Any:
     try:
         return pydicom.dcmread(str(path), stop_before_pixels=True, specific_tags=_HEADER_TAGS)

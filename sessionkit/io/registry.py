@@ -17,13 +17,19 @@ from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segmentation, Volume
 from sessionkit.io._common import ColorTable, labelmap_segmentation, require_file
-from sessionkit.io.dicom_series import read_dicom_mask_series, read_dicom_series, read_dicom_series_header
+from sessionkit.io.dicom_series import (
+    read_dicom_mask_series,
+    read_dicom_series,
+    read_dicom_series_header,
+    sop_class_uid,
+)
 from sessionkit.io.nifti import read_nifti, read_nifti_header
 from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, read_nrrd, read_nrrd_header
+from sessionkit.io.rtstruct import RTSTRUCT_SOP_CLASS, find_reference, read_rtstruct
 from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry
 from sessionkit.io.sliceomatic_tag import is_sliceomatic_tag, read_sliceomatic_tag
 
-Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom", "sliceomatic_tag"]
+Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "sliceomatic_tag"]
 
 #: ``Image@Type`` values (session-format §6.3).
 IMAGE_TYPES = ("Volume", "VolumeSequence", "Vector", "LabelMap", "Segmentation", "RTStruct")
@@ -37,7 +43,7 @@ class ImageHeader:
     Attributes
     ----------
     path : str
-    format : {"nrrd", "seg_nrrd", "nifti", "dicom", "sliceomatic_tag"}
+    format : {"nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "sliceomatic_tag"}
     kind : {"volume", "segmentation"}
         ``segmentation`` for ``.seg.nrrd`` files and for any file read with a LabelMap/Segmentation
         type hint.
@@ -84,7 +90,7 @@ def sniff_format(path: str | Path) -> Format:
     if _is_nifti_magic(head):
         return "nifti"
     if head[128:132] == b"DICM":
-        return "dicom"
+        return "rtstruct" if sop_class_uid(file) == RTSTRUCT_SOP_CLASS else "dicom"
     if is_sliceomatic_tag(head):
         return "sliceomatic_tag"
     found = f"first bytes {head[:8]!r}"
@@ -97,8 +103,6 @@ def sniff_format(path: str | Path) -> Format:
 def _check_type(image_type: str | None, file: Path) -> None:
     if image_type is not None and image_type not in IMAGE_TYPES:
         raise ImageReadError(f"{file}: image type {image_type!r} is unknown; expected one of {', '.join(IMAGE_TYPES)}")
-    if image_type == "RTStruct":
-        raise ImageReadError(f"{file}: RTStruct files are DICOM RT Structure Sets; this reader does not read them yet")
 
 
 def read_image(
@@ -106,6 +110,7 @@ def read_image(
     *,
     image_type: str | None = None,
     color_table: ColorTable | None = None,
+    reference: Volume | str | Path | None = None,
 ) -> Volume | Segmentation:
     """Read any supported image file into the model.
 
@@ -123,6 +128,10 @@ def read_image(
     color_table : mapping of int to (str, (int, int, int)), optional
         Names and RGB 0-255 colours of label values (an ROIColorFile) for label maps; values
         it lacks are named ``Label_<value>``.
+    reference : Volume, str or Path, optional
+        For an RT Structure Set: the image its contours are rasterised onto (a Volume, or a file
+        or folder of its DICOM series). Default: the series the structure set references, found
+        near the file (by SeriesInstanceUID, else by FrameOfReferenceUID).
 
     Returns
     -------
@@ -136,7 +145,9 @@ def read_image(
     """
     file = Path(path)
     _check_type(image_type, file)
-    fmt = sniff_format(file)
+    fmt = "rtstruct" if image_type == "RTStruct" else sniff_format(file)
+    if fmt == "rtstruct":
+        return read_rtstruct(file, reference)
     if fmt == "dicom":
         if image_type in _LABEL_TYPES:
             return read_dicom_mask_series(file)
@@ -188,9 +199,15 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
     """
     file = Path(path)
     _check_type(image_type, file)
-    fmt = sniff_format(file)
+    fmt = "rtstruct" if image_type == "RTStruct" else sniff_format(file)
     kind: Literal["volume", "segmentation"] = "segmentation" if image_type in _LABEL_TYPES else "volume"
-    if fmt == "dicom":
+    if fmt == "rtstruct":
+        found = find_reference(file)
+        if found.series_file is None:
+            raise ImageReadError(f"{file}: the RT Structure Set's referenced series is not found near the file")
+        grid, _, dtype = read_dicom_series_header(found.series_file)
+        frames, kind, dtype = 1, "segmentation", "uint8"
+    elif fmt == "dicom":
         grid, _, dtype = read_dicom_series_header(file)
         frames = 1
     elif fmt == "sliceomatic_tag":

