@@ -419,7 +419,7 @@ class _Mapper:
                 expected=">= 1",
             )
             return
-        if (type_name.startswith("listTypeInts") or type_name == "xs:int") and all(
+        if type_name in ("listTypeInts", "listType3Ints", "xs:int") and all(
             re.fullmatch(r"[+-]?\d+", t) for t in stripped.split()
         ):
             self.add(
@@ -439,7 +439,7 @@ class _Mapper:
             "xs:float": "a number",
             "listTypeFloats": "3 numbers",
             "listTypeInts": "2 integers",
-            "listTypeColor": "3 integers",
+            "listType3Ints": "3 integers",
             "commaSeparatedGroupsType": "comma-separated group numbers such as '3,1,2'",
         }
         expected = readable.get(type_name, type_name)
