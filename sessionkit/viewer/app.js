@@ -16,6 +16,7 @@
 
   const state = {
     runId: null,
+    readerId: null,
     token: "",
     current: null, // the last /page (or /submit) answer
     shownPageIndex: null, // page whose images are on screen
@@ -136,6 +137,7 @@
     try {
       const login = await api("POST", "/api/login", { reader_id: readerId });
       state.runId = login.run_id;
+      state.readerId = readerId;
       $("reader").textContent = "Reader: " + readerId;
       $("login-screen").hidden = true;
       $("reading-screen").hidden = false;
@@ -355,25 +357,34 @@
     showMessage("");
     const editable = Boolean(state.current.editable);
     if (editable) setSaved("saving", "Saving…");
+    let result;
     try {
-      const result = await api("POST", "/api/runs/" + encodeURIComponent(state.runId) + "/submit", {
-        state_version: state.current.state_version,
-        transition: transition,
-        answers: editable ? collectAnswers() : {},
-        viewer_state: viewerState(),
-        client: clientString(),
-        started_at: state.startedAt,
-      });
-      if (editable) setSaved("saved", "Saved " + new Date().toLocaleTimeString());
-      state.current = result;
+      result = await send(transition, editable);
     } catch (err) {
-      hook.lastError = { code: err.code, message: err.message };
-      if (editable) setSaved("failed", "Not saved");
-      showMessage(describeError(err));
-      state.busy = false;
-      updateControls();
-      return;
+      const outcome = err.code === "HTTP404" ? await reconnect() : "failed";
+      if (outcome === "retry") {
+        try {
+          result = await send(transition, editable);
+        } catch (again) {
+          err = again;
+        }
+      } else if (outcome === "moved") {
+        if (editable) setSaved("failed", "Not saved");
+        showMessage("The server was restarted: you continue at your first unfinished page. " +
+          "The answers on the screen you were on were not saved.");
+        return;
+      }
+      if (!result) {
+        hook.lastError = { code: err.code, message: err.message };
+        if (editable) setSaved("failed", "Not saved");
+        showMessage(describeError(err));
+        state.busy = false;
+        updateControls();
+        return;
+      }
     }
+    if (editable) setSaved("saved", "Saved " + new Date().toLocaleTimeString());
+    state.current = result;
     state.busy = false;
     try {
       await loadPage();
@@ -381,6 +392,42 @@
       hook.lastError = { code: err.code, message: err.message };
       showMessage("Your answers are saved, but the next page could not be shown: " + describeError(err));
       updateControls();
+    }
+  }
+
+  /** POSTs one submission; resolves with the new position once the server has saved it. */
+  function send(transition, editable) {
+    return api("POST", "/api/runs/" + encodeURIComponent(state.runId) + "/submit", {
+      state_version: state.current.state_version,
+      transition: transition,
+      answers: editable ? collectAnswers() : {},
+      viewer_state: viewerState(),
+      client: clientString(),
+      started_at: state.startedAt,
+    });
+  }
+
+  /**
+   * The server no longer knows the run (it was restarted): sign in again with the same id. When it
+   * lands on the entry on screen, the draft is kept and the submission can be retried ("retry");
+   * otherwise the landing entry is shown instead ("moved"). "failed" when sign-in fails.
+   */
+  async function reconnect() {
+    try {
+      const login = await api("POST", "/api/login", { reader_id: state.readerId });
+      state.runId = login.run_id;
+      const fresh = await api("GET", "/api/runs/" + encodeURIComponent(state.runId) + "/page");
+      const shown = state.current;
+      const same = ["page_index", "rep", "question_set_index"].every((key) => fresh[key] === shown[key]);
+      if (same) {
+        shown.state_version = fresh.state_version;
+        return "retry";
+      }
+      state.busy = false;
+      showPage(fresh);
+      return "moved";
+    } catch (_) {
+      return "failed";
     }
   }
 

@@ -44,9 +44,9 @@ def _free_port() -> int:
 class ServerProcess:
     """``sessionkit serve`` in a subprocess on 127.0.0.1 and a free port."""
 
-    def __init__(self, out: Path, log: Path) -> None:
+    def __init__(self, out: Path, log: Path, port: int | None = None) -> None:
         self.out = out
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         command = [
             sys.executable,
@@ -98,11 +98,11 @@ class ServerProcess:
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[object]:
-    """Factory: ``start_server(out)`` starts a server writing under ``out``; all are stopped at the end."""
+    """Factory: ``start_server(out, port=None)`` starts a server writing under ``out``; all stop at the end."""
     servers: list[ServerProcess] = []
 
-    def start(out: Path) -> ServerProcess:
-        server = ServerProcess(out, tmp_path / "server.log")
+    def start(out: Path, port: int | None = None) -> ServerProcess:
+        server = ServerProcess(out, tmp_path / "server.log", port)
         servers.append(server)
         return server
 

@@ -2,14 +2,17 @@
 
 (a) sign in, first page rendered with the segment colours, every question type answered (with a
     refused missing answer and a refused out-of-range integer), Next, Previous, Finish; then the rows
-    of responses.csv. (b) a draft is autosaved when the page is left, the server is SIGKILLed mid-session and restarted on
-    the same results root: the reader resumes on the right page and every acknowledged answer is shown.
+    of responses.csv.
+(b) a draft is autosaved when the page is left; the server is SIGKILLed mid-session and restarted on
+    the same results root: the reader resumes on the right page and every acknowledged answer is shown;
+    killed again under an open page, the page signs in again by itself on the next click.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -206,6 +209,10 @@ def test_reader_resumes_after_the_server_is_killed(
     assert "resuming" in str(page.text_content("#banner"))
     assert page.text_content("#page-title") == "Final: Confidence"
     assert not page.is_checked("#q1-o1") and page.is_checked("#q1-o2")  # the autosaved draft
+
+    # Killed again while this page stays open: the next click signs in again and goes through.
+    restarted.kill()
+    start_server(out, port=restarted.port)
     _click_and_wait(page, "#previous-button", 2)
     assert page.input_value("#q1-o1") == "3" and page.input_value("#q2-o1") == "20.25"
     _click_and_wait(page, "#previous-button", 1)
@@ -216,6 +223,9 @@ def test_reader_resumes_after_the_server_is_killed(
 
     rows = _rows(out, "reader02")
     before_kill = [(r["seq"], r["page_id"], r["option"], r["value"]) for r in rows if r["seq"] in ("1", "2")]
+    events = (out / "reader02" / "reading_session" / ".sessionkit" / "events.jsonl").read_text(encoding="utf-8")
+    logins = [json.loads(line) for line in events.splitlines() if json.loads(line)["kind"] == "login"]
+    assert [login["resumed"] for login in logins] == [False, True, True]  # the third: the page's own
     autosaved = [(r["event"], r["page_id"], r["option"], r["value"]) for r in rows if r["seq"] == "3"]
     assert autosaved == [("autosave", "Last", "Yes", "N"), ("autosave", "Last", "No", "Y")]
     assert before_kill == [
