@@ -181,12 +181,15 @@ def validate_command(
 
     from rich.console import Console
 
+    from sessionkit.scene.probe import probe_image
     from sessionkit.session import check_session
     from sessionkit.session.report import format_github, format_json, format_junit, summary_line
 
     disabled = tuple(code.strip().upper() for code in disable.split(",") if code.strip())
     results = [
-        check_session(path, images_root=images_root, check_files_on_disk=not no_files, disabled=disabled)
+        check_session(
+            path, images_root=images_root, check_files_on_disk=not no_files, disabled=disabled, probe=probe_image
+        )
         for path in paths
     ]
     if quiet:

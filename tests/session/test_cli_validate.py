@@ -112,7 +112,8 @@ def test_no_files_skips_the_files_pass() -> None:
 
 def test_images_root_option(tmp_path: Path) -> None:
     (tmp_path / "images").mkdir()
-    (tmp_path / "images" / "missing.nrrd").write_bytes(b"")
+    chest = DATA / "valid" / "images" / "ct" / "chest.nrrd"
+    (tmp_path / "images" / "missing.nrrd").write_bytes(chest.read_bytes())
     code, output = _run(MISSING_IMAGE, "--images-root", str(tmp_path))
     assert code == 0, output
 
