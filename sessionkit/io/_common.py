@@ -157,6 +157,41 @@ def labelmap_segmentation(
     )
 
 
+def pack_segments(
+    entries: list[tuple[str, str, RGB, npt.NDArray[np.bool_]]], spatial_shape: tuple[int, int, int]
+) -> tuple[npt.NDArray[np.uint8], tuple[Segment, ...]]:
+    """Pack possibly overlapping segment masks into as few uint8 label layers as possible.
+
+    Parameters
+    ----------
+    entries : list of (segment_id, name, color, mask)
+        ``mask`` is a bool array of ``spatial_shape``.
+    spatial_shape : (slice, row, column)
+
+    Returns
+    -------
+    layers : (n_layers, slice, row, column) ndarray of uint8
+        Each segment goes to the first layer where it overlaps nothing (a new layer otherwise,
+        or when a layer already holds 255 segments) with the next free label value there.
+    segments : tuple of Segment
+        In the order of ``entries``.
+    """
+    layers: list[npt.NDArray[np.uint8]] = []
+    used: list[int] = []
+    segments = []
+    for segment_id, name, color, mask in entries:
+        target = next((i for i, layer in enumerate(layers) if used[i] < 255 and not np.any(layer[mask])), None)
+        if target is None:
+            layers.append(np.zeros(spatial_shape, dtype=np.uint8))
+            used.append(0)
+            target = len(layers) - 1
+        used[target] += 1
+        layers[target][mask] = used[target]
+        segments.append(Segment(segment_id, name, used[target], color, target))
+    stacked = np.stack(layers) if layers else np.zeros((1, *spatial_shape), dtype=np.uint8)
+    return stacked, tuple(segments)
+
+
 def require_file(path: str | Path) -> Path:
     """``Path(path)`` if it is an existing file, else :class:`ImageReadError` saying so."""
     file = Path(path)

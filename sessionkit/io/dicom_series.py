@@ -12,6 +12,7 @@ A series stored as a mask (binary values in a fake CT series, seed 004 / corpus 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,8 +29,12 @@ from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segment, Segmentation, Volume
 from sessionkit.io._common import DEFAULT_PALETTE, require_file
 
+LOG = logging.getLogger(__name__)
+
 #: Slice spacing may vary by this much (mm) plus 1 % of the mean before the series is refused.
 SPACING_TOLERANCE_MM = 0.01
+#: Files scanned at most when looking for a referenced series.
+SEARCH_LIMIT = 5000
 #: Orientation cosines may differ by this much between slices.
 ORIENTATION_TOLERANCE = 1e-4
 
@@ -119,6 +124,49 @@ def series_files(path: str | Path | Sequence[str | Path], series_instance_uid: s
         listing = ", ".join(f"{uid} ({len(files)} files)" for uid, files in groups.items())
         raise ImageReadError(f"{path}: holds {len(groups)} series: {listing}; name one file of the series to read")
     return next(iter(groups.values()))
+
+
+def find_series(
+    near: Path, series_instance_uid: str | None, frame_of_reference_uid: str | None
+) -> tuple[Path | None, str]:
+    """A file of the image series a derived object (RTSTRUCT, SEG) references.
+
+    Searches the grandparent folder of ``near`` recursively (at most :data:`SEARCH_LIMIT` files)
+    for an image with ``series_instance_uid``; failing that, for an image sharing
+    ``frame_of_reference_uid`` (logged as a warning: corpus A2's references dangle).
+
+    Returns
+    -------
+    path : Path or None
+    matched_by : {"series", "frame_of_reference", "none"}
+    """
+    by_for: Path | None = None
+    candidates = sorted(p for p in near.parent.parent.rglob("*") if p.is_file() and p != near)[:SEARCH_LIMIT]
+    for candidate in candidates:
+        if not is_dicom(candidate):
+            continue
+        header = pydicom.dcmread(
+            str(candidate),
+            stop_before_pixels=True,
+            specific_tags=["SeriesInstanceUID", "FrameOfReferenceUID", "ImagePositionPatient"],
+        )
+        if "ImagePositionPatient" not in header:
+            continue  # not a single-frame image (a SEG, RTSTRUCT, enhanced multi-frame)
+        if series_instance_uid is not None and str(getattr(header, "SeriesInstanceUID", "")) == series_instance_uid:
+            return candidate, "series"
+        same_for = str(getattr(header, "FrameOfReferenceUID", "")) == frame_of_reference_uid
+        if by_for is None and frame_of_reference_uid is not None and same_for:
+            by_for = candidate
+    if by_for is not None:
+        LOG.warning(
+            "%s: referenced series %s not found; using %s, which shares frame of reference %s",
+            near,
+            series_instance_uid,
+            by_for,
+            frame_of_reference_uid,
+        )
+        return by_for, "frame_of_reference"
+    return None, "none"
 
 
 def _geometry(slices: list[_Slice], first: Any, source: str) -> tuple[ImageGrid, list[_Slice]]:

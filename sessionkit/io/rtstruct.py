@@ -30,15 +30,13 @@ from pydicom.errors import InvalidDicomError
 
 from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
-from sessionkit.imaging import RGB, Segment, Segmentation, Volume
-from sessionkit.io._common import DEFAULT_PALETTE, require_file
-from sessionkit.io.dicom_series import is_dicom, read_dicom_series
+from sessionkit.imaging import RGB, Segmentation, Volume
+from sessionkit.io._common import DEFAULT_PALETTE, pack_segments, require_file
+from sessionkit.io.dicom_series import find_series, read_dicom_series
 
 LOG = logging.getLogger(__name__)
 
 RTSTRUCT_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.481.3"
-#: Files scanned at most when looking for the referenced series.
-SEARCH_LIMIT = 5000
 
 
 @dataclass(frozen=True)
@@ -74,38 +72,11 @@ def _referenced_uids(dataset: Any) -> tuple[str | None, str | None]:
 
 
 def find_reference(path: str | Path) -> StructureSetReference:
-    """Locate the image series a structure set refers to, searching the file's grandparent folder.
-
-    Matching is by SeriesInstanceUID first, else by FrameOfReferenceUID (logged as a warning).
-    """
+    """Locate the image series a structure set refers to (see :func:`find_series`)."""
     file = require_file(path)
     for_uid, series_uid = _referenced_uids(_read(file))
-    by_for: Path | None = None
-    candidates = sorted(p for p in file.parent.parent.rglob("*") if p.is_file() and p != file)[:SEARCH_LIMIT]
-    for candidate in candidates:
-        if not is_dicom(candidate):
-            continue
-        header = pydicom.dcmread(
-            str(candidate),
-            stop_before_pixels=True,
-            specific_tags=["SeriesInstanceUID", "FrameOfReferenceUID", "ImagePositionPatient"],
-        )
-        if "ImagePositionPatient" not in header:
-            continue
-        if series_uid is not None and str(getattr(header, "SeriesInstanceUID", "")) == series_uid:
-            return StructureSetReference(for_uid, series_uid, candidate, "series")
-        if by_for is None and for_uid is not None and str(getattr(header, "FrameOfReferenceUID", "")) == for_uid:
-            by_for = candidate
-    if by_for is not None:
-        LOG.warning(
-            "%s: referenced series %s not found; using %s, which shares frame of reference %s",
-            file,
-            series_uid,
-            by_for,
-            for_uid,
-        )
-        return StructureSetReference(for_uid, series_uid, by_for, "frame_of_reference")
-    return StructureSetReference(for_uid, series_uid, None, "none")
+    found, matched_by = find_series(file, series_uid, for_uid)
+    return StructureSetReference(for_uid, series_uid, found, matched_by)
 
 
 def fill_polygons(polygons: list[npt.NDArray[np.float64]], shape: tuple[int, int]) -> npt.NDArray[np.bool_]:
@@ -198,7 +169,7 @@ def read_rtstruct(path: str | Path, reference: Volume | str | Path | None = None
     Segmentation
         On the reference grid; one segment per ROI with closed planar contours (``segment_id`` =
         ROI Number, ``name`` = ROIName, ``color`` = ROIDisplayColor). ROIs are packed into as few
-        layers as possible without overlap.
+        layers as possible without overlap (:func:`~sessionkit.io._common.pack_segments`).
 
     Raises
     ------
@@ -223,21 +194,14 @@ def read_rtstruct(path: str | Path, reference: Volume | str | Path | None = None
             f"{file}: frame of reference {for_uid} differs from the reference image's "
             f"{volume.frame_of_reference_uid}; expected the image the contours were drawn on"
         )
-    layers: list[npt.NDArray[np.uint8]] = []
-    segments = []
-    for number, name, color, mask in _roi_masks(dataset, volume.grid, str(file)):
-        target = next((i for i, layer in enumerate(layers) if not np.any(layer[mask])), None)
-        if target is None or int(layers[target].max()) >= 255:
-            layers.append(np.zeros(volume.grid.spatial_shape, dtype=np.uint8))
-            target = len(layers) - 1
-        label_value = int(layers[target].max()) + 1
-        layers[target][mask] = label_value
-        segments.append(Segment(str(number), name, label_value, color, target))
-    stacked = np.stack(layers) if layers else np.zeros((1, *volume.grid.spatial_shape), dtype=np.uint8)
+    entries = [
+        (str(number), name, color, mask) for number, name, color, mask in _roi_masks(dataset, volume.grid, str(file))
+    ]
+    stacked, segments = pack_segments(entries, volume.grid.spatial_shape)
     return Segmentation(
         layers=stacked,
         grid=volume.grid,
-        segments=tuple(segments),
+        segments=segments,
         frame_of_reference_uid=for_uid or volume.frame_of_reference_uid,
         source=str(file),
     )
