@@ -522,17 +522,28 @@ class ReadingService:
                 run.folder.recover(run.last_seq)  # drop the unacknowledged rows so seq stays unique
                 raise
             run.state, run.last_seq, run.logins, run.answered_at = state, seq, logins, times
+            run_entry = effect.entry if effect is not None else None
+            where = (
+                {}
+                if run_entry is None
+                else {
+                    "page_index": run_entry.instance.page_index,
+                    "rep": run_entry.instance.rep,
+                    "question_set_index": run_entry.question_set_index,
+                }
+            )
+            common = {"seq": seq, "submission_id": submission_id, "login_id": run.login_id, "saved_at": saved_at}
             run.folder.log_event(
                 "submission",
-                seq=seq,
-                submission_id=submission_id,
-                transition=transition,
+                **common,
+                **where,
+                event=CSV_EVENT[transition],
                 rows=len(rows),
                 nav_position=state.position,
                 run_complete=state.run_complete,
             )
             if viewer_state:
-                run.folder.log_event("viewer_state", seq=seq, submission_id=submission_id, viewer_state=viewer_state)
+                run.folder.log_event("viewer_state", **common, **where, viewer_state=viewer_state)
             return self._describe(state)
 
     def _rows(
