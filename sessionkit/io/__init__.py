@@ -6,6 +6,8 @@ in LPS mm with arrays ``(slice, row, column)``; :func:`read_image` picks the rea
 
 from sessionkit.io._common import ColorTable
 from sessionkit.io.describe import describe, describe_references
+from sessionkit.io.dicom_seg import read_dicom_seg
+from sessionkit.io.dicom_series import read_dicom_mask_series, read_dicom_series
 from sessionkit.io.nifti import encode_nifti, read_nifti, read_nifti_bytes, write_nifti
 from sessionkit.io.nrrd import read_nrrd, write_nrrd
 from sessionkit.io.registry import ImageHeader, read_header, read_image, sniff_format
@@ -18,6 +20,9 @@ __all__ = [
     "describe",
     "describe_references",
     "encode_nifti",
+    "read_dicom_mask_series",
+    "read_dicom_seg",
+    "read_dicom_series",
     "read_header",
     "read_image",
     "read_nifti",

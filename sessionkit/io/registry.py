@@ -17,6 +17,7 @@ from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segmentation, Volume
 from sessionkit.io._common import ColorTable, labelmap_segmentation, require_file
+from sessionkit.io.dicom_seg import SEG_SOP_CLASSES, read_dicom_seg
 from sessionkit.io.dicom_series import (
     read_dicom_mask_series,
     read_dicom_series,
@@ -25,11 +26,11 @@ from sessionkit.io.dicom_series import (
 )
 from sessionkit.io.nifti import read_nifti, read_nifti_header
 from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, read_nrrd, read_nrrd_header
-from sessionkit.io.rtstruct import RTSTRUCT_SOP_CLASS, find_reference, read_rtstruct
+from sessionkit.io.rtstruct import RTSTRUCT_SOP_CLASS, read_rtstruct
 from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry
 from sessionkit.io.sliceomatic_tag import is_sliceomatic_tag, read_sliceomatic_tag
 
-Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "sliceomatic_tag"]
+Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag"]
 
 #: ``Image@Type`` values (session-format §6.3).
 IMAGE_TYPES = ("Volume", "VolumeSequence", "Vector", "LabelMap", "Segmentation", "RTStruct")
@@ -43,7 +44,7 @@ class ImageHeader:
     Attributes
     ----------
     path : str
-    format : {"nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "sliceomatic_tag"}
+    format : {"nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag"}
     kind : {"volume", "segmentation"}
         ``segmentation`` for ``.seg.nrrd`` files and for any file read with a LabelMap/Segmentation
         type hint.
@@ -90,7 +91,10 @@ def sniff_format(path: str | Path) -> Format:
     if _is_nifti_magic(head):
         return "nifti"
     if head[128:132] == b"DICM":
-        return "rtstruct" if sop_class_uid(file) == RTSTRUCT_SOP_CLASS else "dicom"
+        sop_class = sop_class_uid(file)
+        if sop_class == RTSTRUCT_SOP_CLASS:
+            return "rtstruct"
+        return "dicom_seg" if sop_class in SEG_SOP_CLASSES else "dicom"
     if is_sliceomatic_tag(head):
         return "sliceomatic_tag"
     found = f"first bytes {head[:8]!r}"
@@ -129,7 +133,7 @@ def read_image(
         Names and RGB 0-255 colours of label values (an ROIColorFile) for label maps; values
         it lacks are named ``Label_<value>``.
     reference : Volume, str or Path, optional
-        For an RT Structure Set: the image its contours are rasterised onto (a Volume, or a file
+        For an RT Structure Set or DICOM SEG: the image its contours/frames are placed onto (a Volume, or a file
         or folder of its DICOM series). Default: the series the structure set references, found
         near the file (by SeriesInstanceUID, else by FrameOfReferenceUID).
 
@@ -148,6 +152,8 @@ def read_image(
     fmt = "rtstruct" if image_type == "RTStruct" else sniff_format(file)
     if fmt == "rtstruct":
         return read_rtstruct(file, reference)
+    if fmt == "dicom_seg":
+        return read_dicom_seg(file, reference)
     if fmt == "dicom":
         if image_type in _LABEL_TYPES:
             return read_dicom_mask_series(file)
@@ -201,12 +207,9 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
     _check_type(image_type, file)
     fmt = "rtstruct" if image_type == "RTStruct" else sniff_format(file)
     kind: Literal["volume", "segmentation"] = "segmentation" if image_type in _LABEL_TYPES else "volume"
-    if fmt == "rtstruct":
-        found = find_reference(file)
-        if found.series_file is None:
-            raise ImageReadError(f"{file}: the RT Structure Set's referenced series is not found near the file")
-        grid, _, dtype = read_dicom_series_header(found.series_file)
-        frames, kind, dtype = 1, "segmentation", "uint8"
+    if fmt in ("rtstruct", "dicom_seg"):
+        # derived objects carry no grid of their own: read them onto their reference
+        grid, dtype, frames, kind = read_image(file, image_type=image_type).grid, "uint8", 1, "segmentation"
     elif fmt == "dicom":
         grid, _, dtype = read_dicom_series_header(file)
         frames = 1

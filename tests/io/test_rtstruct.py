@@ -44,7 +44,7 @@ def test_a1_matches_mirp_mask_voxel_for_voxel(corpus: Path) -> None:
 def test_a2_dangling_references_fall_back_to_frame_of_reference(
     corpus: Path, caplog: pytest.LogCaptureFixture, modality: str, voxels: int
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="sessionkit.io.rtstruct"):
+    with caplog.at_level(logging.WARNING, logger="sessionkit.io.dicom_series"):
         seg = read_rtstruct(corpus / A2 / modality / "dicom/mask/RS.dcm")
     assert "not found; using" in caplog.text and "shares frame of reference" in caplog.text
     truth = read_image(corpus / A2 / modality / "nifti/mask/mask.nii.gz", image_type="LabelMap")

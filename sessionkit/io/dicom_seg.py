@@ -1,0 +1,152 @@
+"""DICOM Segmentation objects (SEG: BINARY, FRACTIONAL; Label Map Segmentation) via highdicom.
+
+Each frame of a SEG is placed on the grid of the referenced image series by its own geometry
+(``PlanePositionSequence``/``PlaneOrientationSequence`` of the functional groups, DICOM PS3.3
+C.7.6.16), so segments that cover only some slices land on the right ones and references that
+dangle do not matter once the series is known. Pixel meaning (PS3.3 C.8.20.2): BINARY frames are
+0/1 per segment (``SegmentIdentificationSequence``); FRACTIONAL values are divided by
+``MaximumFractionalValue`` and thresholded at 0.5; Label Map frames hold segment numbers
+(segment 0 = background; values without a segment, e.g. ``PixelPaddingValue``, are dropped).
+Colours come from ``RecommendedDisplayCIELabValue`` converted to RGB by highdicom.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import highdicom as hd
+import numpy as np
+import numpy.typing as npt
+from pydicom.errors import InvalidDicomError
+
+from sessionkit.errors import ImageReadError
+from sessionkit.geometry import ImageGrid
+from sessionkit.imaging import RGB, Segmentation, Volume
+from sessionkit.io._common import DEFAULT_PALETTE, pack_segments, require_file
+from sessionkit.io.dicom_series import find_series, read_dicom_series_header
+
+SEG_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
+LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
+#: A frame's position may be this far (in voxels) from a voxel of the reference grid.
+POSITION_TOLERANCE_VOXELS = 0.01
+
+
+def _read(path: Path) -> Any:
+    try:
+        return hd.seg.segread(str(path))
+    except (InvalidDicomError, OSError, ValueError, AttributeError, KeyError) as exc:
+        raise ImageReadError(f"{path}: not a readable DICOM Segmentation ({exc})") from exc
+
+
+def referenced_series(dataset: Any) -> tuple[str | None, str | None]:
+    """``(FrameOfReferenceUID, referenced SeriesInstanceUID)`` of a SEG."""
+    series = getattr(dataset, "ReferencedSeriesSequence", None)
+    series_uid = str(series[0].SeriesInstanceUID) if series else None
+    for_uid = getattr(dataset, "FrameOfReferenceUID", None)
+    return (None if for_uid is None else str(for_uid)), series_uid
+
+
+def _color(description: Any, index: int) -> RGB:
+    lab = getattr(description, "RecommendedDisplayCIELabValue", None)
+    if lab is None:
+        return DEFAULT_PALETTE[index % len(DEFAULT_PALETTE)]
+    r, g, b = hd.color.CIELabColor.from_dicom_value([int(v) for v in lab]).to_rgb(clip=True)
+    return (int(r), int(g), int(b))
+
+
+def _frame_slices(dataset: Any, grid: ImageGrid, source: str) -> list[int]:
+    """Slice index of the reference grid for every frame, checked against the grid's geometry."""
+    shared = dataset.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in dataset else None
+    expected = np.concatenate([grid.direction[:, 2], grid.direction[:, 1]])
+    if (int(dataset.Rows), int(dataset.Columns)) != grid.spatial_shape[1:]:
+        raise ImageReadError(
+            f"{source}: frames are {dataset.Rows}x{dataset.Columns}, the reference image "
+            f"{grid.spatial_shape[1]}x{grid.spatial_shape[2]}; expected a SEG drawn on that image"
+        )
+    indices = []
+    for number, group in enumerate(dataset.PerFrameFunctionalGroupsSequence, start=1):
+        holder = group if "PlaneOrientationSequence" in group else shared
+        if holder is None or "PlaneOrientationSequence" not in holder:
+            raise ImageReadError(f"{source}: frame {number} has no PlaneOrientationSequence")
+        orientation = np.array([float(v) for v in holder.PlaneOrientationSequence[0].ImageOrientationPatient])
+        if np.max(np.abs(orientation - expected)) > 1e-4:
+            raise ImageReadError(
+                f"{source}: frame {number} orientation {orientation.tolist()} differs from the reference image's "
+                f"{np.round(expected, 5).tolist()}"
+            )
+        position = [float(v) for v in group.PlanePositionSequence[0].ImagePositionPatient]
+        index = grid.lps_to_index([position])[0]
+        nearest = np.rint(index)
+        if np.max(np.abs(index - nearest)) > POSITION_TOLERANCE_VOXELS or nearest[1] != 0 or nearest[2] != 0:
+            raise ImageReadError(
+                f"{source}: frame {number} at {position} is not a slice of the reference image (index "
+                f"{np.round(index, 3).tolist()}); expected whole slices on the reference grid"
+            )
+        if not 0 <= nearest[0] < grid.spatial_shape[0]:
+            raise ImageReadError(f"{source}: frame {number} at {position} lies outside the reference image")
+        indices.append(int(nearest[0]))
+    return indices
+
+
+def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path | None = None) -> Segmentation:
+    """Read a DICOM SEG onto the grid of its reference image series.
+
+    Parameters
+    ----------
+    path : str or Path
+    reference : Volume, ImageGrid, str or Path, optional
+        The reference image (or one file/folder of its series). Default: the series named in
+        ``ReferencedSeriesSequence``, found near the file (else one sharing the frame of reference).
+
+    Returns
+    -------
+    Segmentation
+        One segment per SEG segment with pixels (``segment_id`` = SegmentNumber, ``name`` =
+        SegmentLabel, colour from CIELab), packed into as few layers as overlaps allow.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is not a SEG, the reference is not found, or a frame does not lie on a
+        slice of the reference grid (size, orientation or position differ).
+    """
+    file = require_file(path)
+    dataset = _read(file)
+    for_uid, series_uid = referenced_series(dataset)
+    if isinstance(reference, Volume):
+        grid = reference.grid
+    elif isinstance(reference, ImageGrid):
+        grid = reference
+    else:
+        if reference is None:
+            found, _ = find_series(file, series_uid, for_uid)
+            if found is None:
+                raise ImageReadError(
+                    f"{file}: referenced series {series_uid} (frame of reference {for_uid}) not found near the file; "
+                    "give the reference image (--reference)"
+                )
+            reference = found
+        grid = read_dicom_series_header(reference)[0]
+    slices = _frame_slices(dataset, grid, str(file))
+    frames = np.asarray(dataset.pixel_array)
+    frames = frames.reshape(len(slices), *grid.spatial_shape[1:])
+    labelmap = str(dataset.SOPClassUID) == LABELMAP_SOP_CLASS
+    if str(getattr(dataset, "SegmentationType", "")) == "FRACTIONAL":
+        frames = frames >= 0.5 * float(dataset.MaximumFractionalValue)
+    entries = []
+    for index, description in enumerate(dataset.SegmentSequence):
+        number = int(description.SegmentNumber)
+        if labelmap and number == 0:
+            continue
+        mask: npt.NDArray[np.bool_] = np.zeros(grid.spatial_shape, dtype=bool)
+        for frame_index, slice_index in enumerate(slices):
+            if labelmap:
+                mask[slice_index] |= frames[frame_index] == number
+            elif int(dataset.PerFrameFunctionalGroupsSequence[frame_index].SegmentIdentificationSequence[0]
+                     .ReferencedSegmentNumber) == number:  # fmt: skip
+                mask[slice_index] |= frames[frame_index] > 0
+        name = str(getattr(description, "SegmentLabel", f"Segment_{number}"))
+        entries.append((str(number), name, _color(description, index), mask))
+    layers, segments = pack_segments(entries, grid.spatial_shape)
+    return Segmentation(layers=layers, grid=grid, segments=segments, frame_of_reference_uid=for_uid, source=str(file))
