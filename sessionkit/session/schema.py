@@ -66,7 +66,8 @@ class LoadedSchema:
     path: Path
 
 
-def _element_specs(doc: etree._ElementTree) -> dict[str, ElementSpec]:
+def element_specs(doc: etree._ElementTree) -> dict[str, ElementSpec]:
+    """Allowed attribute and child names of every named element declared in an XSD document."""
     root = doc.getroot()
     named_types = {t.get("name"): t for t in root.iterchildren(_XS + "complexType")}
     specs: dict[str, ElementSpec] = {}
@@ -110,7 +111,7 @@ def load_schema(path: Path | None = None) -> LoadedSchema:
     """
     location = path or schema_path()
     doc = etree.parse(str(location), etree.XMLParser(resolve_entities=False, no_network=True))
-    return LoadedSchema(schema=etree.XMLSchema(doc), elements=_element_specs(doc), path=location)
+    return LoadedSchema(schema=etree.XMLSchema(doc), elements=element_specs(doc), path=location)
 
 
 def schema_problem(exc: Exception) -> Problem:
