@@ -22,6 +22,7 @@ from sessionkit.errors import ResponseLogError, SessionError
 from sessionkit.responses.csvlog import RESPONSE_COLUMNS
 from sessionkit.responses.paths import RunPaths
 from sessionkit.responses.run_folder import RunFolder
+from sessionkit.responses.state_file import write_bytes_atomic
 from sessionkit.session import load_session
 from sessionkit.session.model import Session
 
@@ -357,7 +358,7 @@ def _text(value: object) -> str:
 
 
 def write_export(data: bytes, target: Path) -> Path:
-    """Write an export file (parents created); returns ``target``.
+    """Write an export file atomically (parents created); returns ``target``.
 
     Raises
     ------
@@ -366,7 +367,13 @@ def write_export(data: bytes, target: Path) -> Path:
     """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
     except OSError as exc:
-        raise ResponseLogError(f"Cannot write {target}: {exc}") from exc
+        raise ResponseLogError(f"Cannot create {target.parent}: {exc}") from exc
+    write_bytes_atomic(target, data)
     return target
+
+
+def write_results_xml(run_dir: Path) -> Path:
+    """Regenerate ``<run_dir>/<session_stem>.xml``, the IQ-compatible results export (§14.1)."""
+    run_dir = Path(run_dir)
+    return write_export(build_iq_xml(read_run(run_dir)), run_dir / f"{run_dir.name}.xml")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from sessionkit.responses.csvlog import (
     recover,
 )
 from sessionkit.responses.paths import RunPaths
-from sessionkit.responses.state_file import read_state, write_state
+from sessionkit.responses.state_file import read_state, write_bytes_atomic, write_state
 
 #: (page_index, repetition, question_id, option_index)
 ResponseKey = tuple[int, int, str, int]
@@ -79,12 +78,7 @@ class RunFolder:
         try:
             self.paths.meta_dir.mkdir(parents=True, exist_ok=True)
             fsync_dir(self.paths.run_dir)
-            temp = self.paths.snapshot.with_name(".snapshot.xml.tmp")
-            with open(temp, "wb") as handle:
-                handle.write(snapshot)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.paths.snapshot)
+            write_bytes_atomic(self.paths.snapshot, snapshot)
             if colors_source is not None and colors_source.is_file():
                 shutil.copyfile(colors_source, self.paths.colors)
             fsync_dir(self.paths.meta_dir)

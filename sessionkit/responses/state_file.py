@@ -21,8 +21,8 @@ KEEP = 20
 HISTORY_DIR = "state-history"
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON to ``path`` atomically and durably (temp, fsync, rename, fsync dir).
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically and durably (temp, fsync, rename, fsync dir).
 
     Raises
     ------
@@ -32,13 +32,18 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     temp = path.with_name(f".{path.name}.tmp")
     try:
         with open(temp, "wb") as handle:
-            handle.write(json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
         fsync_dir(path.parent)
     except OSError as exc:
         raise ResponseLogError(f"Cannot write {path}: {exc}") from exc
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as JSON to ``path`` with :func:`write_bytes_atomic`."""
+    write_bytes_atomic(path, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))
 
 
 def write_state(path: Path, data: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from sessionkit.errors import ResponseLogError, RunnerStateError, SessionError
 from sessionkit.responses.csvlog import LOG_VERSION
+from sessionkit.responses.export import write_results_xml
 from sessionkit.responses.paths import RunPaths, ensure_inside, labelmap_file_name, line_file_name
 from sessionkit.responses.run_folder import RunFolder, latest_responses, utc_timestamp
 from sessionkit.runner.answers import button_stem
@@ -544,6 +545,10 @@ class ReadingService:
             )
             if viewer_state:
                 run.folder.log_event("viewer_state", **common, **where, viewer_state=viewer_state)
+            try:  # derived file: a failure never undoes the acknowledged submission
+                write_results_xml(run.folder.paths.run_dir)
+            except ResponseLogError as exc:
+                run.folder.log_event("export_failed", seq=seq, message=str(exc))
             return self._describe(state)
 
     def _rows(

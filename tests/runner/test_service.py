@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from sessionkit.errors import ResponseLogError, RunnerStateError
 from sessionkit.responses.csvlog import RESPONSE_COLUMNS, append_rows, read_rows
@@ -376,6 +377,10 @@ def test_demo_session_end_to_end_and_snapshot_after_edit(tmp_path):
     folder = tmp_path / "out" / "r1" / "demo" / ".sessionkit"
     events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
     assert any(e.get("code") == "SK908" for e in events)
+    assert not [e for e in events if e["kind"] == "export_failed"]
+    results = etree.fromstring((tmp_path / "out" / "r1" / "demo" / "demo.xml").read_bytes())  # regenerated
+    assert results.findall("Login")[-1].get("QuizComplete") == "Y"
+    assert results.find("Page[3]/QuestionSet/Question").get("Descriptor") == "Is the image diagnostic?"
     rows = read_rows(folder / "responses.csv", RESPONSE_COLUMNS)
     assert {r["session_sha256"] for r in rows} == {hashlib.sha256(DEMO.read_bytes()).hexdigest()}
     assert rows[-1]["question_descriptor"] == "Is the image diagnostic?" and rows[-1]["event"] == "finish"
