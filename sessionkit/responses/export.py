@@ -243,6 +243,8 @@ def build_iq_xml(run: RunRecord) -> bytes:
             anchor = instance
         root.remove(element)
     order = machine.get("group_order")
+    for stale in root.findall("RandomizedPageGroupIndices") + root.findall("Login"):
+        root.remove(stale)  # replaced by the run's own values
     if order:
         _sub(root, "RandomizedPageGroupIndices", {}, ",".join(str(g) for g in order["order"]))
     login_list = run.state.get("logins", [])

@@ -116,14 +116,20 @@ class ReadingService:
             snapshot = self.session_path.read_bytes()
         except OSError as exc:
             raise ResponseLogError(f"Cannot read the session file {self.session_path}: {exc}") from exc
-        colors = self.session_path.parent / self.session.roi_color_file if self.session.roi_color_file else None
-        folder.create(snapshot, colors)
+        folder.create(snapshot, self._color_file())
         session = self._run_session(folder, hashlib.sha256(snapshot).hexdigest())
         state = new_run(session, group_order(session, reader_id, self.study_salt))
         run = _Run(str(uuid.uuid4()), reader_id, folder, state, 0, "", [], utc_timestamp(), {})
         folder.commit_state(self._state_json(run, state, 0))
         folder.log_event("run_created", run_id=run.run_id, group_order=to_json(state)["group_order"])
         return run
+
+    def _color_file(self) -> Path | None:
+        """``<session folder>/<ROIColorFile>.txt`` (a trailing ``.txt`` tolerated; session-format §5)."""
+        stem = self.session.roi_color_file
+        if not stem:
+            return None
+        return self.session_path.parent / (stem if stem.lower().endswith(".txt") else f"{stem}.txt")
 
     def _run_session(self, folder: RunFolder, snapshot_sha: str) -> Session:
         """The session a run reads: the served one, or its own snapshot when the file changed (SK908)."""

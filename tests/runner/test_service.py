@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -386,3 +387,84 @@ def test_demo_session_end_to_end_and_snapshot_after_edit(tmp_path):
     assert rows[-1]["question_descriptor"] == "Is the image diagnostic?" and rows[-1]["event"] == "finish"
     # a reader starting after the edit reads the new text
     assert service.current(service.login("r2")["run_id"])["page_id"] == "ChestCT"
+
+
+def test_full_session_copies_its_colour_table(tmp_path):
+    valid = Path(__file__).resolve().parents[1] / "data" / "sessions" / "valid"
+    for name in ("full.xml", "study_colors.txt"):
+        shutil.copy(valid / name, tmp_path / name)
+    path = tmp_path / "full.xml"
+    service = ReadingService(load_session(path), path, tmp_path / "out")
+    login = service.login("r1")
+    colors = tmp_path / "out" / "r1" / "full" / ".sessionkit" / "colors.txt"
+    assert colors.read_bytes() == (valid / "study_colors.txt").read_bytes()
+    state = json.loads((colors.parent / "state.json").read_text())
+    assert state["machine"]["group_order"]["algorithm"] in ("fy-sha256-v1", "forced")
+    assert service.current(login["run_id"])["nav_total"] == login["nav_total"] > 1
+
+
+def _robot_answer(question):
+    count, qtype = len(question["options"]), question["type"]
+    if qtype in ("Radio", "CheckBox"):
+        return ["Y"] + ["N"] * (count - 1)
+    if qtype in ("IntegerValue", "FloatValue"):
+        return [question["min"] or "1"] * count
+    if qtype == "Button":
+        return [Path(o["label"]).stem + "-Done" for o in question["options"]]
+    return ["ok"] * count
+
+
+def test_robot_reader_walks_the_full_session(tmp_path):
+    """Every feature of tests/data/sessions/valid/full.xml: forced group order, contour and line requirements,
+    Loop/Repeat, bookmark back to an AllowMultipleResponse page, Finish, then the IQ results export."""
+    valid = Path(__file__).resolve().parents[1] / "data" / "sessions" / "valid"
+    for name in ("full.xml", "study_colors.txt"):
+        shutil.copy(valid / name, tmp_path / name)
+    path = tmp_path / "full.xml"
+    service = ReadingService(load_session(path), path, tmp_path / "out")
+    run_id = service.login("robot")["run_id"]
+    seen, refusals, repeated, bookmarked = [], [], False, False
+    while not (current := service.current(run_id))["complete"]:
+        seen.append(f"{current['page_instance']}/{current['descriptor']}.{current['question_set_index']}")
+        questions = current["question_set"]["questions"] if current["question_set"] else []
+        answers = {str(q["index"]): _robot_answer(q) for q in questions if q["type"] not in ("InfoBox", "Picture")}
+        if current["can_repeat"] and not repeated:
+            transition, repeated = "repeat", True
+        elif current["bookmark"] and not bookmarked:
+            transition, bookmarked = "goto_bookmark", True
+        else:
+            transition = "finish" if current["is_last"] else "next"
+        try:
+            service.submit(run_id, state_version=current["state_version"], transition=transition, answers=answers)
+        except RunnerStateError as exc:
+            refusals.append((current["page_instance"], exc.code))
+            assert exc.code in ("SK912", "SK913"), exc
+            if transition == "repeat":
+                repeated = False
+            if exc.code == "SK912":
+                target = service.annotation_path(run_id, "CT")
+                target.write_bytes(current["page_instance"].encode())
+                service.record_annotation(
+                    run_id, image_id="CT", kind="labelmap", file=target, labels=[1], voxel_count=9
+                )
+            else:
+                for number in (1, 2):
+                    line = service.annotation_path(run_id, "Histo", kind="line", number=number)
+                    line.write_text("{}")
+                    service.record_annotation(run_id, image_id="Histo", kind="line", file=line, length_mm=12.5)
+    assert refusals == [("CaseB", "SK913"), ("CaseA", "SK912"), ("CaseA-Rep1", "SK912")]
+    assert seen[:5] == ["Intro/Welcome.1", "CaseB/.1", "CaseB/.1", "CaseA/Contour.1", "CaseA/Contour.2"]
+    assert "CaseA-Rep1/Contour.1" in seen and seen[-1] == "CaseA/Review.1"
+    assert seen.count("CaseA/Review.1") == 2  # the bookmark jump came back through the loop copy
+
+    results = etree.fromstring((tmp_path / "out" / "robot" / "full" / "full.xml").read_bytes())
+    pages = results.findall("Page")
+    assert [p.get("ID") for p in pages] == ["Intro", "CaseA", "CaseA-Rep1", "CaseA", "CaseB"]
+    assert [p.get("Rep") for p in pages] == ["0", "0", "1", "0", "0"]
+    assert all(p.get("PageComplete") == "Y" for p in pages)
+    assert results.findtext("RandomizedPageGroupIndices") == "0,2,1"
+    assert len(pages[4].findall("Image/MarkupLinePath")) == 2
+    assert pages[2].find("Image/LabelMapPath").text == "full\\PgGroup1_CaseA-Rep1_Contour\\CaseA-Rep1_CT-quizlabel.nrrd"
+    bookmark_events = [r.get("Event") for r in pages[3].iter("Response")]
+    assert bookmark_events == ["GoToBookmark", "GoToBookmark"]  # Finish repeated the same answers: no new rows
+    assert results.findall("Login")[-1].get("QuizComplete") == "Y"
