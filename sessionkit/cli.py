@@ -214,3 +214,50 @@ def validate_command(
         raise SystemExit(2)
     if any(p.is_error or warnings_as_errors for r in results for p in r.problems):
         raise SystemExit(1)
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["iq-xml", "csv", "json"]),
+    required=True,
+    help="iq-xml: Image Quizzer results XML per run; csv: all response rows; json: state, logs and events.",
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file (folder for iq-xml).")
+@click.option("--escape-formulas", is_flag=True, help="csv: prefix values starting with = + - @ with '.")
+def export_command(run_dir: Path, output_format: str, output: Path | None, escape_formulas: bool) -> None:
+    """Export RUN_DIR (<results root>/<reader>/<session_stem>, or a results root) (clarifications C10)."""
+    import json
+
+    from sessionkit.errors import ResponseLogError
+    from sessionkit.responses.export import (
+        build_iq_xml,
+        export_csv,
+        export_json,
+        find_runs,
+        read_run,
+        write_export,
+    )
+
+    try:
+        runs = [read_run(path) for path in find_runs(run_dir)]
+        default_dir = run_dir / "exports"
+        if output_format == "iq-xml":
+            folder = output or default_dir
+            for run in runs:
+                name = (
+                    f"{run.run_dir.parent.name}_{run.run_dir.name}.xml" if len(runs) > 1 else f"{run.run_dir.name}.xml"
+                )
+                click.echo(write_export(build_iq_xml(run), folder / name))
+        elif output_format == "csv":
+            click.echo(
+                write_export(export_csv(runs, escape_formulas=escape_formulas), output or default_dir / "responses.csv")
+            )
+        else:
+            data = json.dumps(export_json(runs), indent=1).encode("utf-8")
+            click.echo(write_export(data, output or default_dir / "runs.json"))
+    except ResponseLogError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc

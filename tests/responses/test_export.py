@@ -146,3 +146,27 @@ def test_iq_xml_states_and_label_map_paths(tmp_path):
     paths = [e.text for e in first.iter("LabelMapPath")]
     assert paths == ["demo\\PgGroup1_ChestCT_All segments\\ChestCT_CT-quizlabel.nrrd"] * 2  # both CT elements
     assert first.get("PageComplete") == "N"
+
+
+@pytest.mark.parametrize(("fmt", "produced"), [("iq-xml", "loop.xml"), ("csv", "responses.csv"), ("json", "runs.json")])
+def test_export_cli(finished_run, fmt, produced):
+    from click.testing import CliRunner
+
+    from sessionkit.cli import main
+
+    result = CliRunner().invoke(main, ["export", str(finished_run), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    written = finished_run / "exports" / produced
+    assert result.output.strip() == str(written) and written.stat().st_size > 0
+    root = finished_run.parent.parent
+    everyone = CliRunner().invoke(main, ["export", str(root), "--format", fmt, "-o", str(root.parent / "x" / produced)])
+    assert everyone.exit_code == 0, everyone.output
+
+
+def test_export_cli_without_runs(tmp_path):
+    from click.testing import CliRunner
+
+    from sessionkit.cli import main
+
+    result = CliRunner().invoke(main, ["export", str(tmp_path), "--format", "csv"])
+    assert result.exit_code == 2 and "No run folder" in result.output
