@@ -54,6 +54,9 @@ class _Slice:
     path: Path
     position: npt.NDArray[np.float64]
     orientation: npt.NDArray[np.float64]
+    frame: int = 0  # index into a multi-frame file
+    slope: float = 1.0
+    intercept: float = 0.0
 
 
 def is_dicom(path: Path) -> bool:
@@ -203,31 +206,50 @@ def _geometry(slices: list[_Slice], first: Any, source: str) -> tuple[ImageGrid,
     return grid, ordered
 
 
-def _modality_values(dataset: Any, source: Path) -> npt.NDArray[np.float64]:
+def _pixels(dataset: Any, source: Path) -> npt.NDArray[np.generic]:
     try:
-        pixels = dataset.pixel_array
+        return np.asarray(dataset.pixel_array)
     except Exception as exc:  # pydicom raises many types for missing decoders / broken data
         raise ImageReadError(
             f"{source}: cannot decode pixel data ({exc}); transfer syntax {dataset.file_meta.TransferSyntaxUID.name}. "
             "Install the decoder pydicom names (e.g. pylibjpeg-openjpeg for JPEG 2000)."
         ) from exc
+
+
+def _rescale(dataset: Any) -> tuple[float, float]:
     slope = float(getattr(dataset, "RescaleSlope", 1) or 1)
-    intercept = float(getattr(dataset, "RescaleIntercept", 0) or 0)
-    return np.asarray(pixels, dtype=np.float64) * slope + intercept
+    return slope, float(getattr(dataset, "RescaleIntercept", 0) or 0)
 
 
-def _compact(values: npt.NDArray[np.float64]) -> npt.NDArray[np.generic]:
-    """int16/int32 when every value is an integer that fits, else float32."""
-    if values.size and np.array_equal(values, np.rint(values)):
+def _output_dtype(first: Any, slices: list[_Slice]) -> np.dtype[np.generic]:
+    """int16/int32 when every rescaled stored value is an integer that fits, else float32.
+
+    Decided from the stored value range (BitsStored, PixelRepresentation) and the rescale of every
+    slice before any pixel is decoded, so the output is allocated once (peak memory ~ the array).
+    """
+    bits = int(getattr(first, "BitsStored", 16) or 16)
+    signed = bool(getattr(first, "PixelRepresentation", 0))
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    if all(item.slope == int(item.slope) and item.intercept == int(item.intercept) for item in slices):
+        ends = [v for item in slices for v in (low * item.slope + item.intercept, high * item.slope + item.intercept)]
         for dtype in (np.int16, np.int32):
             info = np.iinfo(dtype)
-            if info.min <= values.min() and values.max() <= info.max:
-                return values.astype(dtype)
-    return values.astype(np.float32)
+            if info.min <= min(ends) and max(ends) <= info.max:
+                return np.dtype(dtype)
+    return np.dtype(np.float32)
+
+
+def _store(out: npt.NDArray[np.generic], index: int, pixels: npt.NDArray[np.generic], item: _Slice) -> None:
+    if item.slope == 1 and item.intercept == 0:
+        out[index] = pixels
+    elif np.issubdtype(out.dtype, np.integer):  # int64 per slice: stored + intercept may exceed the stored type
+        out[index] = pixels.astype(np.int64) * int(item.slope) + int(item.intercept)
+    else:
+        out[index] = pixels.astype(np.float32) * np.float32(item.slope) + np.float32(item.intercept)
 
 
 def _load_slices(files: list[Path], *, stop_before_pixels: bool) -> tuple[dict[Path, Any], list[_Slice]]:
-    """Datasets by file and their geometry; refuses multi-frame files and files without geometry."""
+    """Datasets by file and per-slice geometry and rescale (frames of a single multi-frame file)."""
     datasets: dict[Path, Any] = {}
     slices = []
     for file in files:
@@ -236,7 +258,9 @@ def _load_slices(files: list[Path], *, stop_before_pixels: bool) -> tuple[dict[P
         except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
             raise ImageReadError(f"{file}: not a readable DICOM file ({exc})") from exc
         if int(getattr(dataset, "NumberOfFrames", 1) or 1) > 1:
-            raise ImageReadError(f"{file}: multi-frame DICOM images are not read as a series yet")
+            if len(files) > 1:
+                raise ImageReadError(f"{file}: a multi-frame image in a series of {len(files)} files; expected one")
+            return {file: dataset}, _frames(dataset, file)
         try:
             position = np.array([float(v) for v in dataset.ImagePositionPatient])
             orientation = np.array([float(v) for v in dataset.ImageOrientationPatient])
@@ -247,8 +271,60 @@ def _load_slices(files: list[Path], *, stop_before_pixels: bool) -> tuple[dict[P
                 "PixelSpacing"
             ) from exc
         datasets[file] = dataset
-        slices.append(_Slice(file, position, orientation))
+        slices.append(_Slice(file, position, orientation, 0, *_rescale(dataset)))
     return datasets, slices
+
+
+def _functional(group: Any, shared: Any, sequence: str) -> Any:
+    """Item of a functional group macro, per-frame first, else shared (PS3.3 C.7.6.16)."""
+    for holder in (group, shared):
+        if holder is not None and sequence in holder:
+            return holder[sequence].value[0]
+    return None
+
+
+def _frames(dataset: Any, file: Path) -> list[_Slice]:
+    """Per-frame geometry and rescale of an enhanced multi-frame image."""
+    groups = getattr(dataset, "PerFrameFunctionalGroupsSequence", None)
+    if not groups:
+        raise ImageReadError(
+            f"{file}: multi-frame image without PerFrameFunctionalGroupsSequence: its frames have no position; "
+            "expected an Enhanced image with PlanePositionSequence per frame"
+        )
+    shared_sequence = getattr(dataset, "SharedFunctionalGroupsSequence", None)
+    shared = shared_sequence[0] if shared_sequence else None
+    slices = []
+    for index, group in enumerate(groups):
+        position = _functional(group, shared, "PlanePositionSequence")
+        orientation = _functional(group, shared, "PlaneOrientationSequence")
+        if position is None or orientation is None:
+            raise ImageReadError(f"{file}: frame {index + 1} lacks PlanePositionSequence/PlaneOrientationSequence")
+        transform = _functional(group, shared, "PixelValueTransformationSequence")
+        slope, intercept = _rescale(transform if transform is not None else dataset)
+        slices.append(
+            _Slice(
+                file,
+                np.array([float(v) for v in position.ImagePositionPatient]),
+                np.array([float(v) for v in orientation.ImageOrientationPatient]),
+                index,
+                slope,
+                intercept,
+            )
+        )
+    return slices
+
+
+def _pixel_measures(dataset: Any) -> Any:
+    """The dataset itself, or for a multi-frame image its PixelMeasuresSequence item (spacing, thickness)."""
+    shared_sequence = getattr(dataset, "SharedFunctionalGroupsSequence", None)
+    groups = getattr(dataset, "PerFrameFunctionalGroupsSequence", None)
+    if "PixelSpacing" in dataset or not groups:
+        return dataset
+    measures = _functional(groups[0], shared_sequence[0] if shared_sequence else None, "PixelMeasuresSequence")
+    if measures is None:
+        raise ImageReadError("multi-frame image without PixelMeasuresSequence; pixel spacing unknown")
+    measures.Rows, measures.Columns = dataset.Rows, dataset.Columns
+    return measures
 
 
 def read_dicom_series_header(
@@ -264,14 +340,14 @@ def read_dicom_series_header(
     files = series_files(path, series_instance_uid)
     datasets, slices = _load_slices(files, stop_before_pixels=True)
     first = datasets[files[0]]
-    grid, _ = _geometry(slices, first, str(path if isinstance(path, str | Path) else files[0].parent))
+    grid, _ = _geometry(slices, _pixel_measures(first), str(path if isinstance(path, str | Path) else files[0].parent))
     uid = getattr(first, "FrameOfReferenceUID", None)
     stored = f"{'int' if getattr(first, 'PixelRepresentation', 0) else 'uint'}{getattr(first, 'BitsAllocated', 16)}"
     return grid, None if uid is None else str(uid), stored
 
 
 def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instance_uid: str | None = None) -> Volume:
-    """Read a single-frame DICOM image series into a Volume.
+    """Read a DICOM image series (one slice per file, or one enhanced multi-frame file) into a Volume.
 
     Parameters
     ----------
@@ -295,24 +371,24 @@ def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instanc
     """
     files = series_files(path, series_instance_uid)
     source = str(path if isinstance(path, str | Path) else files[0].parent)
-    datasets, slices = _load_slices(files, stop_before_pixels=False)
+    datasets, slices = _load_slices(files, stop_before_pixels=True)
     first = datasets[files[0]]
-    grid, ordered = _geometry(slices, first, source)
-    planes = []
-    for item in ordered:
-        dataset = datasets[item.path]
-        if (int(dataset.Rows), int(dataset.Columns)) != grid.spatial_shape[1:]:
-            raise ImageReadError(
-                f"{item.path}: {dataset.Rows}x{dataset.Columns} pixels, the series has {grid.spatial_shape[1:]}"
-            )
-        planes.append(_modality_values(dataset, item.path))
+    grid, ordered = _geometry(slices, _pixel_measures(first), source)
+    out = np.empty(grid.spatial_shape, dtype=_output_dtype(first, ordered))
+    if int(getattr(first, "NumberOfFrames", 1) or 1) > 1:
+        frames = _pixels(pydicom.dcmread(str(files[0])), files[0])
+        for index, item in enumerate(ordered):
+            _store(out, index, frames[item.frame], item)
+    else:
+        for index, item in enumerate(ordered):  # one file at a time: peak memory ~ out + one slice
+            dataset = pydicom.dcmread(str(item.path))
+            if (int(dataset.Rows), int(dataset.Columns)) != grid.spatial_shape[1:]:
+                raise ImageReadError(
+                    f"{item.path}: {dataset.Rows}x{dataset.Columns} pixels, the series has {grid.spatial_shape[1:]}"
+                )
+            _store(out, index, _pixels(dataset, item.path), item)
     uid = getattr(first, "FrameOfReferenceUID", None)
-    return Volume(
-        array=_compact(np.stack(planes)),
-        grid=grid,
-        frame_of_reference_uid=None if uid is None else str(uid),
-        source=source,
-    )
+    return Volume(array=out, grid=grid, frame_of_reference_uid=None if uid is None else str(uid), source=source)
 
 
 def read_dicom_mask_series(

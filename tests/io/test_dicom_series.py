@@ -132,3 +132,36 @@ def test_tag_header_parsing_and_errors(tmp_path: Path) -> None:
     short.write_bytes(b"x:4 y:4 z:1 type:BYTE\r\n\x0c" + bytes(3))
     with pytest.raises(ImageReadError, match=r"3 bytes after the header; expected 16 labels \(4x4x1\)"):
         read_image(short)
+
+
+def test_enhanced_multiframe_written_by_highdicom_equals_the_series(corpus: Path, tmp_path: Path) -> None:
+    import warnings
+
+    import highdicom as hd
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    datasets = [pydicom.dcmread(p) for p in sorted((corpus / A1 / "dicom/image").iterdir())]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # highdicom's note on the corpus' one-part patient name
+        enhanced = hd.legacy.LegacyConvertedEnhancedCTImage(
+            datasets,
+            series_instance_uid=generate_uid(),
+            series_number=99,
+            sop_instance_uid=generate_uid(),
+            instance_number=1,
+        )
+    enhanced.save_as(tmp_path / "enhanced.dcm")
+    multiframe = read_image(tmp_path / "enhanced.dcm")
+    series = read_image(corpus / A1 / "dicom/image")
+    assert isinstance(multiframe, Volume) and isinstance(series, Volume)
+    assert multiframe.grid.matches(series.grid)
+    np.testing.assert_array_equal(multiframe.array, series.array)
+    assert read_header(tmp_path / "enhanced.dcm").grid.matches(series.grid)
+
+
+def test_f_multiframe_without_frame_geometry_is_refused(corpus: Path) -> None:
+    with pytest.raises(
+        ImageReadError, match=r"emri_small\.dcm: multi-frame image without PerFrameFunctionalGroupsSequence"
+    ):
+        read_image(corpus / "F-pydicom/emri_small.dcm")
