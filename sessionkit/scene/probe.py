@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
+from sessionkit.imaging import Segmentation
 from sessionkit.io import read_header, read_image
 from sessionkit.session.files import ImageFacts
 from sessionkit.session.model import SessionImage
@@ -43,6 +45,8 @@ def probe_image(path: Path, image: SessionImage) -> ImageFacts:
         return ImageFacts()
     if image.type == "Segmentation":
         segmentation = read_image(path, image_type=image.type)
+        if not isinstance(segmentation, Segmentation):
+            raise ImageReadError(f"{path}: read as a {segmentation.kind}, expected a segmentation")
         names = tuple(dict.fromkeys(n for s in segmentation.segments for n in (s.name, s.segment_id)))
         return ImageFacts(
             grid=segmentation.grid,
@@ -55,5 +59,6 @@ def probe_image(path: Path, image: SessionImage) -> ImageFacts:
     facts = ImageFacts(grid=header.grid, bounds=grid_bounds(header.grid))
     if image.type != "LabelMap":
         return facts
-    min_value = float(read_image(path, image_type="LabelMap").layers.min()) if integer else None
+    labels = read_image(path, image_type="LabelMap") if integer else None
+    min_value = float(labels.layers.min()) if isinstance(labels, Segmentation) else None
     return ImageFacts(grid=facts.grid, bounds=facts.bounds, integer_voxels=integer, min_value=min_value)
