@@ -68,19 +68,34 @@ def collapse_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
+def _attributes(element: etree._Element) -> dict[str, str]:
+    """Attributes of a parsed element as a plain dict (one C-level copy instead of many ``get`` calls)."""
+    return dict(element.attrib)  # type: ignore[arg-type]
+
+
 class _Builder:
-    def __init__(self, file: str, source: SourceText) -> None:
+    def __init__(self, file: str, source: SourceText, root: etree._Element) -> None:
         self.file = file
         self.source = source
         self.results_only: list[tuple[str, Location]] = []
+        elements = list(root.iter(etree.Element))
+        positions = source.start_tag_positions()
+        if len(positions) == len(elements):
+            self.positions: dict[etree._Element, tuple[int, int]] | None = dict(zip(elements, positions, strict=True))
+        else:  # unexpected markup: fall back to searching each start tag
+            self.positions = None
+        self._elements = elements  # keeps the lxml proxies (the dictionary keys) alive
 
     def location(self, element: etree._Element, xpath: str) -> Location:
-        tag = element.tag if isinstance(element.tag, str) else ""
-        line, column = self.source.element_position(tag, sourceline(element))
-        return Location(self.file, line, column, xpath)
+        position = self.positions.get(element) if self.positions is not None else None
+        if position is None:
+            tag = element.tag if isinstance(element.tag, str) else ""
+            line, column = self.source.element_position(tag, sourceline(element))
+            return Location(self.file, line, column, xpath)
+        return Location(self.file, position[0], position[1], xpath)
 
-    def flag(self, element: etree._Element, name: str, invalid: set[str]) -> bool:
-        value = element.get(name)
+    def flag(self, attrs: dict[str, str], name: str, invalid: set[str]) -> bool:
+        value = attrs.get(name)
         if value is None:
             return False
         if value not in ("Y", "N"):
@@ -95,8 +110,8 @@ class _Builder:
             return None
         return value
 
-    def integer(self, element: etree._Element, name: str, invalid: set[str], positive: bool = False) -> int | None:
-        raw = element.get(name)
+    def integer(self, attrs: dict[str, str], name: str, invalid: set[str], positive: bool = False) -> int | None:
+        raw = attrs.get(name)
         if raw is None:
             return None
         value = parse_xsd_integer(raw)
@@ -105,8 +120,8 @@ class _Builder:
             return None
         return value
 
-    def number(self, element: etree._Element, name: str, invalid: set[str]) -> float | None:
-        raw = element.get(name)
+    def number(self, attrs: dict[str, str], name: str, invalid: set[str]) -> float | None:
+        raw = attrs.get(name)
         if raw is None:
             return None
         value = parse_xsd_float(raw)
@@ -114,8 +129,8 @@ class _Builder:
             invalid.add(name)
         return value
 
-    def numbers(self, element: etree._Element, name: str, count: int, invalid: set[str], integers: bool) -> Any:
-        raw = element.get(name)
+    def numbers(self, attrs: dict[str, str], name: str, count: int, invalid: set[str], integers: bool) -> Any:
+        raw = attrs.get(name)
         if raw is None:
             return None
         tokens = raw.split()
@@ -126,6 +141,8 @@ class _Builder:
         return tuple(values)
 
     def text_of(self, element: etree._Element) -> str:
+        if not len(element):
+            return element.text or ""
         parts = [element.text or ""]
         parts.extend(child.tail or "" for child in element)
         return "".join(parts)
@@ -136,6 +153,7 @@ class _Builder:
                 self.results_only.append((attribute, self.location(element, xpath)))
 
     def session(self, root: etree._Element, sha256: str) -> Session:
+        attrs = _attributes(root)
         invalid: set[str] = set()
         self.note_results_only(root, "/Session")
         pages: list[Page] = []
@@ -155,9 +173,9 @@ class _Builder:
                     invalid.add("RandomizedPageGroupIndices")
             elif tag == "Login":
                 self.results_only.append(("Login", self.location(child, "/Session/Login")))
-        roi_color_file = root.get("ROIColorFile") or None
-        email = root.get("EmailResultsTo") or None
-        contour = self.enum(root.get("ContourVisibility"), CONTOUR_VISIBILITIES, "ContourVisibility", invalid)
+        roi_color_file = attrs.get("ROIColorFile") or None
+        email = attrs.get("EmailResultsTo") or None
+        contour = self.enum(attrs.get("ContourVisibility"), CONTOUR_VISIBILITIES, "ContourVisibility", invalid)
         kinds: list[str] = []
         for kind, _ in self.results_only:
             if kind not in kinds:
@@ -168,18 +186,19 @@ class _Builder:
             location=self.location(root, "/Session"),
             pages=tuple(pages),
             roi_color_file=roi_color_file,
-            randomize_page_groups=self.flag(root, "RandomizePageGroups", invalid),
+            randomize_page_groups=self.flag(attrs, "RandomizePageGroups", invalid),
             contour_visibility=cast(Any, contour),
             email_results_to=email,
             randomized_page_group_indices=indices,
             results_only_items=tuple(kinds),
             results_only_locations=tuple(self.results_only),
             randomized_page_group_indices_location=indices_location,
-            attributes=tuple(str(k) for k in root.attrib),
+            attributes=tuple(attrs),
             invalid=frozenset(invalid),
         )
 
     def page(self, element: etree._Element, index: int, xpath: str) -> Page:
+        attrs = _attributes(element)
         invalid: set[str] = set()
         self.note_results_only(element, xpath)
         images: list[SessionImage] = []
@@ -191,34 +210,35 @@ class _Builder:
             elif child.tag == "QuestionSet":
                 number = len(sets) + 1
                 sets.append(self.question_set(child, number, f"{xpath}/QuestionSet[{number}]"))
-        layout = self.enum(element.get("Layout"), LAYOUTS, "Layout", invalid)
+        layout = self.enum(attrs.get("Layout"), LAYOUTS, "Layout", invalid)
         return Page(
-            id=element.get("ID", ""),
+            id=attrs.get("ID", ""),
             index=index,
             location=self.location(element, xpath),
-            descriptor=element.get("Descriptor", ""),
+            descriptor=attrs.get("Descriptor", ""),
             layout=cast(Any, layout),
-            link_views=self.flag(element, "LinkViews", invalid),
-            page_group=self.integer(element, "PageGroup", invalid),
-            allow_multiple_response=self.flag(element, "AllowMultipleResponse", invalid),
-            enable_segment_editor=self.flag(element, "EnableSegmentEditor", invalid),
-            segment_required_on_any_image=self.flag(element, "SegmentRequiredOnAnyImage", invalid),
+            link_views=self.flag(attrs, "LinkViews", invalid),
+            page_group=self.integer(attrs, "PageGroup", invalid),
+            allow_multiple_response=self.flag(attrs, "AllowMultipleResponse", invalid),
+            enable_segment_editor=self.flag(attrs, "EnableSegmentEditor", invalid),
+            segment_required_on_any_image=self.flag(attrs, "SegmentRequiredOnAnyImage", invalid),
             min_markup_lines_required_on_any_image=self.integer(
-                element, "MinMarkupLinesRequiredOnAnyImage", invalid, positive=True
+                attrs, "MinMarkupLinesRequiredOnAnyImage", invalid, positive=True
             ),
-            loop=self.flag(element, "Loop", invalid),
-            bookmark_id=element.get("BookmarkID") or None,
-            go_to_bookmark=element.get("GoToBookmark") or None,
-            contour_tool_radius=self.number(element, "ContourToolRadius", invalid),
-            user_interaction_log=self.flag(element, "UserInteractionLog", invalid),
-            button_script_rerun_required=self.flag(element, "ButtonScriptRerunRequired", invalid),
+            loop=self.flag(attrs, "Loop", invalid),
+            bookmark_id=attrs.get("BookmarkID") or None,
+            go_to_bookmark=attrs.get("GoToBookmark") or None,
+            contour_tool_radius=self.number(attrs, "ContourToolRadius", invalid),
+            user_interaction_log=self.flag(attrs, "UserInteractionLog", invalid),
+            button_script_rerun_required=self.flag(attrs, "ButtonScriptRerunRequired", invalid),
             images=tuple(images),
             question_sets=tuple(sets),
-            attributes=tuple(str(k) for k in element.attrib),
+            attributes=tuple(attrs),
             invalid=frozenset(invalid),
         )
 
     def image(self, element: etree._Element, index: int, xpath: str) -> SessionImage:
+        attrs = _attributes(element)
         invalid: set[str] = set()
         children: list[str] = []
         values: dict[str, str] = {}
@@ -245,29 +265,29 @@ class _Builder:
                 rois = [(roi.text or "").strip(" \t\r\n") for roi in child if roi.tag == "ROI"]
             elif tag in ("DefaultDestination", "DefaultOrientation", "Layer") and tag not in values:
                 values[tag] = child.text or ""
-        image_type = element.get("Type", "")
+        image_type = attrs.get("Type", "")
         if image_type not in IMAGE_TYPES:
             invalid.add("Type")
         return SessionImage(
-            id=element.get("ID", ""),
+            id=attrs.get("ID", ""),
             type=cast(Any, image_type),
             index=index,
             location=self.location(element, xpath),
             path=normalise_path(raw_path),
             raw_path=raw_path,
-            dicom_read=self.flag(element, "DicomRead", invalid),
-            label_map_id=element.get("LabelMapID") or None,
-            display_label_map_id=element.get("DisplayLabelMapID") or None,
-            merge_label_maps=self.flag(element, "MergeLabelMaps", invalid),
-            rotate_to_acquisition=self.flag(element, "RotateToAcquisition", invalid),
-            color_table=element.get("ColorTable") or None,
-            opacity=self.opacity(element, invalid),
-            segment_required=self.flag(element, "SegmentRequired", invalid),
-            min_markup_lines_required=self.integer(element, "MinMarkupLinesRequired", invalid, positive=True),
-            initial_slice_offset=self.number(element, "InitialSliceOffset", invalid),
-            zoom_factor=self.number(element, "ZoomFactor", invalid),
-            pan_origin=self.numbers(element, "PanOrigin", 3, invalid, integers=False),
-            window_level=self.numbers(element, "WindowLevel", 2, invalid, integers=True),
+            dicom_read=self.flag(attrs, "DicomRead", invalid),
+            label_map_id=attrs.get("LabelMapID") or None,
+            display_label_map_id=attrs.get("DisplayLabelMapID") or None,
+            merge_label_maps=self.flag(attrs, "MergeLabelMaps", invalid),
+            rotate_to_acquisition=self.flag(attrs, "RotateToAcquisition", invalid),
+            color_table=attrs.get("ColorTable") or None,
+            opacity=self.opacity(attrs, invalid),
+            segment_required=self.flag(attrs, "SegmentRequired", invalid),
+            min_markup_lines_required=self.integer(attrs, "MinMarkupLinesRequired", invalid, positive=True),
+            initial_slice_offset=self.number(attrs, "InitialSliceOffset", invalid),
+            zoom_factor=self.number(attrs, "ZoomFactor", invalid),
+            pan_origin=self.numbers(attrs, "PanOrigin", 3, invalid, integers=False),
+            window_level=self.numbers(attrs, "WindowLevel", 2, invalid, integers=True),
             destination=cast(
                 Any, self.enum(values.get("DefaultDestination"), DESTINATIONS, "DefaultDestination", invalid)
             ),
@@ -278,21 +298,22 @@ class _Builder:
             roi_visibility_code=cast(Any, code),
             rois=tuple(rois),
             has_rois_element=has_rois,
-            attributes=tuple(str(k) for k in element.attrib),
+            attributes=tuple(attrs),
             children=tuple(children),
             invalid=frozenset(invalid),
             rois_location=rois_location,
             path_location=path_location,
         )
 
-    def opacity(self, element: etree._Element, invalid: set[str]) -> float | None:
-        value = self.number(element, "Opacity", invalid)
+    def opacity(self, attrs: dict[str, str], invalid: set[str]) -> float | None:
+        value = self.number(attrs, "Opacity", invalid)
         if value is not None and not 0.0 <= value <= 1.0:
             invalid.add("Opacity")
             return None
         return value
 
     def question_set(self, element: etree._Element, index: int, xpath: str) -> QuestionSet:
+        attrs = _attributes(element)
         questions: list[Question] = []
         for child in element:
             if child.tag == "Question":
@@ -301,12 +322,13 @@ class _Builder:
         return QuestionSet(
             index=index,
             location=self.location(element, xpath),
-            id=element.get("ID", ""),
-            descriptor=element.get("Descriptor", ""),
+            id=attrs.get("ID", ""),
+            descriptor=attrs.get("Descriptor", ""),
             questions=tuple(questions),
         )
 
     def question(self, element: etree._Element, index: int, xpath: str) -> Question:
+        attrs = _attributes(element)
         invalid: set[str] = set()
         options: list[Option] = []
         for child in element:
@@ -319,21 +341,21 @@ class _Builder:
                 options.append(
                     Option(collapse_whitespace(self.text_of(child)), number, self.location(child, option_xpath))
                 )
-        question_type = element.get("Type", "")
+        question_type = attrs.get("Type", "")
         if question_type not in QUESTION_TYPES:
             invalid.add("Type")
         return Question(
             type=cast(Any, question_type),
             index=index,
             location=self.location(element, xpath),
-            descriptor=element.get("Descriptor", ""),
-            min=element.get("Min"),
-            max=element.get("Max"),
-            group_layout=self.enum(element.get("GroupLayout"), GROUP_LAYOUTS, "GroupLayout", invalid),
-            button_custom_color_on=self.numbers(element, "ButtonCustomColorOn", 3, invalid, integers=True),
-            button_toggle_color_off=self.numbers(element, "ButtonToggleColorOff", 3, invalid, integers=True),
+            descriptor=attrs.get("Descriptor", ""),
+            min=attrs.get("Min"),
+            max=attrs.get("Max"),
+            group_layout=self.enum(attrs.get("GroupLayout"), GROUP_LAYOUTS, "GroupLayout", invalid),
+            button_custom_color_on=self.numbers(attrs, "ButtonCustomColorOn", 3, invalid, integers=True),
+            button_toggle_color_off=self.numbers(attrs, "ButtonToggleColorOff", 3, invalid, integers=True),
             options=tuple(options),
-            attributes=tuple(str(k) for k in element.attrib),
+            attributes=tuple(attrs),
             invalid=frozenset(invalid),
         )
 
@@ -357,4 +379,4 @@ def build_session(root: etree._Element, source: SourceText, file: str, sha256: s
     Session
         Never raises for content problems; unusable values are ``None`` and listed in ``invalid``.
     """
-    return _Builder(file, source).session(root, sha256)
+    return _Builder(file, source, root).session(root, sha256)

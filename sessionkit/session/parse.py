@@ -189,7 +189,7 @@ def _too_deep(root: etree._Element, limit: int) -> etree._Element | None:
     return found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
 
 
-def _check_limits(root: etree._Element, file: str, limits: SafetyLimits) -> Problem | None:
+def _check_limits(root: etree._Element, text: str, file: str, limits: SafetyLimits) -> Problem | None:
     hint = "split the session or raise the limit in server config"
     deep = _too_deep(root, limits.max_depth)
     if deep is not None:
@@ -212,6 +212,8 @@ def _check_limits(root: etree._Element, file: str, limits: SafetyLimits) -> Prob
             found=count,
             expected=limits.max_elements,
         )
+    if max(map(len, text.split("<"))) <= limits.max_text:
+        return None  # no run of characters between two '<' is long enough to hold an oversized value
     long_nodes = root.xpath(
         f"(//text()[string-length(.) > {limits.max_text}] | //@*[string-length(.) > {limits.max_text}])[1]"
     )
@@ -324,7 +326,7 @@ def parse_session_bytes(data: bytes, file: str, limits: SafetyLimits = DEFAULT_L
     except (ValueError, LookupError) as exc:
         doc.problems.append(_problem("SK103", file, f"input cannot be decoded: {exc}", "save the file as UTF-8", 1, 1))
         return doc
-    limit_problem = _check_limits(root, file, limits)
+    limit_problem = _check_limits(root, text, file, limits)
     if limit_problem is not None:
         doc.problems.append(limit_problem)
         return doc

@@ -180,7 +180,9 @@ def _requirement_rules(page: Page, out: Findings) -> None:
             attribute="MinMarkupLinesRequiredOnAnyImage",
             page=page,
         )
-    for path, images in _pages_by_path(page).items():
+    paths = [i.path for i in page.images if i.path]
+    shared_paths = _pages_by_path(page).items() if len(set(paths)) != len(paths) else ()
+    for path, images in shared_paths:
         if len({i.segment_required for i in images if "SegmentRequired" not in i.invalid}) > 1:
             values = ", ".join(f"'{i.id}'={'Y' if i.segment_required else 'N'}" for i in images)
             out.add(
@@ -212,22 +214,24 @@ def _requirement_rules(page: Page, out: Findings) -> None:
                 found=ids,
                 hint="give all elements of that path the same ID",
             )
-    by_id: dict[str, set[str]] = defaultdict(set)
-    first_by_id: dict[str, SessionImage] = {}
-    for image in page.images:
-        if image.path:
-            by_id[image.id].add(image.path)
-            first_by_id.setdefault(image.id, image)
-    for image_id, paths in by_id.items():
-        if len(paths) > 1:
-            out.add(
-                "SK417",
-                f"{name}: Image ID '{image_id}' is used for different paths {', '.join(map(repr, sorted(paths)))}",
-                first_by_id[image_id].location,
-                page=page,
-                subject=image_id,
-                found=sorted(paths),
-            )
+    ids = [i.id for i in page.images if i.path]
+    if len(set(ids)) != len(ids):
+        by_id: dict[str, set[str]] = defaultdict(set)
+        first_by_id: dict[str, SessionImage] = {}
+        for image in page.images:
+            if image.path:
+                by_id[image.id].add(image.path)
+                first_by_id.setdefault(image.id, image)
+        for image_id, id_paths in by_id.items():
+            if len(id_paths) > 1:
+                out.add(
+                    "SK417",
+                    f"{name}: Image ID '{image_id}' is used for different paths {', '.join(map(repr, sorted(id_paths)))}",
+                    first_by_id[image_id].location,
+                    page=page,
+                    subject=image_id,
+                    found=sorted(id_paths),
+                )
     drawable = any(i.type in ("Volume", "VolumeSequence") for i in page.images)
     if page.segment_required_on_any_image and not drawable:
         out.add(

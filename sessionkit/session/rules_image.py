@@ -88,6 +88,16 @@ ALLOWED_LAYERS: dict[str, tuple[str, ...]] = {
     "RTStruct": ("Segmentation",),
 }
 VECTOR_EXTENSIONS = ("png", "bmp", "jpg", "jpeg", "pdf", "dcm")
+#: Attributes that act only on some layers (SK519, D7).
+_LAYER_SCOPED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Opacity", ("Foreground",)),
+    ("InitialSliceOffset", ("Background",)),
+    ("ZoomFactor", ("Background",)),
+    ("PanOrigin", ("Background",)),
+    ("WindowLevel", ("Background", "Foreground")),
+    ("ColorTable", ("Background", "Foreground")),
+    ("RotateToAcquisition", ("Background", "Foreground")),
+)
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -181,8 +191,9 @@ def _structure_rules(page: Page, image: SessionImage, name: str, out: Findings) 
             page=page,
             found=code,
         )
-    counts = Counter(image.rois)
-    for roi, count in counts.items():
+    if len(set(image.rois)) == len(image.rois) and all(image.rois):
+        return
+    for roi, count in Counter(image.rois).items():
         if not roi:
             out.add("SK512", f"{name}: empty ROI name", rois_loc, page=page, subject="")
         elif count > 1:
@@ -259,10 +270,7 @@ def _effect_rules(page: Page, image: SessionImage, name: str, out: Findings) -> 
     layer = image.effective_layer
     if "Layer" in image.invalid or "Type" in image.invalid:
         return
-    scoped: list[tuple[str, tuple[str, ...]]] = [("Opacity", ("Foreground",))]
-    scoped += [(a, ("Background",)) for a in ("InitialSliceOffset", "ZoomFactor", "PanOrigin")]
-    scoped += [(a, ("Background", "Foreground")) for a in ("WindowLevel", "ColorTable", "RotateToAcquisition")]
-    for attribute, layers in scoped:
+    for attribute, layers in _LAYER_SCOPED:
         if attribute in image.attributes and layer not in layers:
             out.add(
                 "SK519",

@@ -117,7 +117,9 @@ def _option_rules(page: Page, question: Question, name: str, out: Findings) -> N
         for option in question.options:
             if not option.label:
                 out.add("SK608", f"{name}: option {option.index} has an empty label", option.location, page=page)
-    for label, count in Counter(o.label for o in question.options if o.label).items():
+    labels = [o.label for o in question.options if o.label]
+    duplicated = Counter(labels).items() if len(set(labels)) != len(labels) else ()
+    for label, count in duplicated:
         if count > 1:
             first = next(o for o in question.options if o.label == label)
             out.add(

@@ -13,6 +13,9 @@ import re
 from dataclasses import dataclass, field
 
 _NEWLINE = re.compile(r"\n")
+#: Markup that is not an element start tag is matched (and skipped) so that group 1 only captures
+#: element names, in document order (attribute values and text cannot contain a raw ``<``).
+_MARKUP = re.compile(r"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|![^>]*>|/|([^\s/>!?]+))", re.DOTALL)
 
 
 @dataclass
@@ -30,6 +33,25 @@ class SourceText:
 
     def __post_init__(self) -> None:
         self._starts = [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
+
+    def start_tag_positions(self) -> list[tuple[int, int]]:
+        """1-based (line, column) of every element start tag, in document order.
+
+        The k-th entry belongs to the k-th element of ``root.iter(etree.Element)`` (lxml's
+        document order), which lets the model builder locate every node in one pass.
+        """
+        starts = self._starts
+        positions: list[tuple[int, int]] = []
+        line_index = 0
+        last = len(starts) - 1
+        for match in _MARKUP.finditer(self.text):
+            if match.group(1) is None:
+                continue
+            offset = match.start()
+            while line_index < last and starts[line_index + 1] <= offset:
+                line_index += 1
+            positions.append((line_index + 1, offset - starts[line_index] + 1))
+        return positions
 
     def offset_to_line_col(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""
