@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,15 +92,7 @@ def read_run(run_dir: Path) -> RunRecord:
     last_seq = int(state.get("last_seq", 0))
     responses = [r for r in folder.read_responses() if _seq(r) <= last_seq]
     annotations = [r for r in folder.read_annotations() if _seq(r) <= last_seq]
-    events: list[dict[str, Any]] = []
-    if folder.paths.events.is_file():
-        for line in folder.paths.events.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict):
-                events.append(record)
+    events = folder.read_events()
     return RunRecord(run_dir, state, responses, annotations, events)
 
 
@@ -359,7 +350,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def write_export(data: bytes, target: Path) -> Path:
+def write_export(data: bytes, target: Path, *, durable: bool = True) -> Path:
     """Write an export file atomically (parents created); returns ``target``.
 
     Raises
@@ -371,11 +362,14 @@ def write_export(data: bytes, target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ResponseLogError(f"Cannot create {target.parent}: {exc}") from exc
-    write_bytes_atomic(target, data)
+    write_bytes_atomic(target, data, durable=durable)
     return target
 
 
 def write_results_xml(run_dir: Path) -> Path:
-    """Regenerate ``<run_dir>/<session_stem>.xml``, the IQ-compatible results export (§14.1)."""
+    """Regenerate ``<run_dir>/<session_stem>.xml``, the IQ-compatible results export (§14.1).
+
+    Written atomically but without fsync: it is derived from the logs and rebuilt at every submission.
+    """
     run_dir = Path(run_dir)
-    return write_export(build_iq_xml(read_run(run_dir)), run_dir / f"{run_dir.name}.xml")
+    return write_export(build_iq_xml(read_run(run_dir)), run_dir / f"{run_dir.name}.xml", durable=False)

@@ -118,6 +118,24 @@ class RunFolder:
         """Complete rows of ``annotations.csv``."""
         return read_rows(self.paths.annotations, ANNOTATION_COLUMNS)
 
+    def read_events(self) -> list[dict[str, Any]]:
+        """Records of ``events.jsonl``; unreadable lines (e.g. torn by a crash) are skipped."""
+        if not self.paths.events.is_file():
+            return []
+        records: list[dict[str, Any]] = []
+        try:
+            text = self.paths.events.read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise ResponseLogError(f"Cannot read {self.paths.events}: {exc}") from exc
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
     def log_event(self, kind: str, **fields: object) -> None:
         """Append one JSON line to ``events.jsonl`` (flushed; not part of acknowledgement)."""
         record = {"time": utc_timestamp(), "kind": kind, **fields}

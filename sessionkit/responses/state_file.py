@@ -21,8 +21,11 @@ KEEP = 20
 HISTORY_DIR = "state-history"
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` atomically and durably (temp, fsync, rename, fsync dir).
+
+    ``durable=False`` skips both fsyncs (still atomic for readers): for derived files that are
+    regenerated anyway, such as the results XML.
 
     Raises
     ------
@@ -34,9 +37,11 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         with open(temp, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temp, path)
-        fsync_dir(path.parent)
+        if durable:
+            fsync_dir(path.parent)
     except OSError as exc:
         raise ResponseLogError(f"Cannot write {path}: {exc}") from exc
 

@@ -22,6 +22,7 @@ from sessionkit.responses.export import write_results_xml
 from sessionkit.responses.paths import RunPaths, ensure_inside, labelmap_file_name, line_file_name
 from sessionkit.responses.run_folder import RunFolder, latest_responses, utc_timestamp
 from sessionkit.runner.answers import button_stem
+from sessionkit.runner.history import ViewRecord, restore_views
 from sessionkit.runner.machine import (
     CSV_EVENT,
     AnswerKey,
@@ -62,6 +63,7 @@ class _Run:
     created_at: str
     answered_at: dict[AnswerKey, tuple[str, ...]]
     annotations: list[dict[str, str]] = field(default_factory=list)
+    views: list[ViewRecord] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -169,8 +171,23 @@ class ReadingService:
         session = self._run_session(folder, stored_sha)
         state = from_json(session, machine, {k: tuple(v) for k, v in answers.items()})
         answered_at = {k: tuple(v) for k, v in times.items()}
+        views = [
+            ViewRecord(Instance(int(e["page_index"]), int(e["rep"])), int(e["seq"]), tuple(e["viewer_state"]["views"]))
+            for e in folder.read_events()
+            if e.get("kind") == "viewer_state" and _view_event_ok(e) and int(e["seq"]) <= last_seq
+        ]
         return _Run(
-            run_id, reader_id, folder, state, last_seq, "", logins, created_at, answered_at, folder.read_annotations()
+            run_id,
+            reader_id,
+            folder,
+            state,
+            last_seq,
+            "",
+            logins,
+            created_at,
+            answered_at,
+            folder.read_annotations(),
+            views,
         )
 
     def _run(self, run_id: str) -> _Run:
@@ -237,9 +254,10 @@ class ReadingService:
         """The current position as JSON-ready data (see module docs of the server for the shape)."""
         run = self._run(run_id)
         with run.lock:
-            return self._describe(run.state)
+            return self._describe(run)
 
-    def _describe(self, state: RunState) -> dict[str, Any]:
+    def _describe(self, run: _Run) -> dict[str, Any]:
+        state = run.state
         entry = state.entry
         page = state.page()
         qs = state.question_set()
@@ -283,6 +301,7 @@ class ReadingService:
             "bookmark": None if label is None else {"label": label},
             "complete": state.run_complete,
             "state_version": state.version,
+            "restore_views": restore_views(state, run.views),
         }
 
     # -- annotations and events -------------------------------------------------------------
@@ -509,7 +528,7 @@ class ReadingService:
                 raise
             if state.run_complete and run.state.run_complete:  # review: navigate only, write nothing
                 run.state = state
-                return self._describe(state)
+                return self._describe(run)
             seq, saved_at = run.last_seq + 1, utc_timestamp()
             submission_id = str(uuid.uuid4())
             times = dict(run.answered_at)
@@ -551,11 +570,14 @@ class ReadingService:
             )
             if viewer_state:
                 run.folder.log_event("viewer_state", **common, **where, viewer_state=viewer_state)
+                record = {"seq": seq, **where, "viewer_state": viewer_state}
+                if run_entry is not None and _view_event_ok(record):
+                    run.views.append(ViewRecord(run_entry.instance, seq, tuple(viewer_state["views"])))
             try:  # derived file: a failure never undoes the acknowledged submission
                 write_results_xml(run.folder.paths.run_dir)
             except ResponseLogError as exc:
                 run.folder.log_event("export_failed", seq=seq, message=str(exc))
-            return self._describe(state)
+            return self._describe(run)
 
     def _rows(
         self,
@@ -640,6 +662,17 @@ def _answered_at(value: str, before: str | None, old: str, saved_at: str, questi
         unset = value == "" or (question_type in ("Radio", "CheckBox") and value == "N")
         return "" if unset or (question_type == "Button" and not value.endswith("-Done")) else saved_at
     return old if value == before else saved_at
+
+
+def _view_event_ok(record: Mapping[str, Any]) -> bool:
+    """True for a viewer-state record with an instance, a seq and a list of view dicts."""
+    viewer = record.get("viewer_state")
+    views = viewer.get("views") if isinstance(viewer, dict) else None
+    return (
+        all(isinstance(record.get(k), int) for k in ("seq", "page_index", "rep"))
+        and isinstance(views, list)
+        and all(isinstance(v, dict) for v in views)
+    )
 
 
 def _parse_answers(answers: Mapping[str, Sequence[str]]) -> dict[int, Sequence[str]]:

@@ -1,0 +1,118 @@
+"""Viewer-state history walked in navigation order (reading-flow §2, §12; fix D24).
+
+The browser sends, with each submission, ``{"views": [{destination, orientation, slice_offset, window,
+level, ...}]}``. A record belongs to the page instance it was submitted from. To restore a page, each
+Volume/VolumeSequence image takes the most recent record for the **same image path**, walking the
+navigation list backwards from the current position (Image Quizzer searched in file order, which is
+wrong under randomization).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sessionkit.runner.machine import RunState
+from sessionkit.runner.navigation import Instance
+from sessionkit.session.model import Page, SessionImage
+
+VIEWABLE_TYPES = frozenset({"Volume", "VolumeSequence"})
+
+
+@dataclass(frozen=True)
+class ViewRecord:
+    """One viewer-state record: the instance it was saved from, its ``seq`` and the views."""
+
+    instance: Instance
+    seq: int
+    views: tuple[Mapping[str, Any], ...]
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _image_at(page: Page, destination: object) -> SessionImage | None:
+    """The viewable image a view showed: Background layer at that destination, else the first one there."""
+    candidates = [i for i in page.images if i.type in VIEWABLE_TYPES and i.effective_destination == destination]
+    background = [i for i in candidates if i.effective_layer == "Background"]
+    chosen = background or candidates
+    return chosen[0] if chosen else None
+
+
+def restore_views(state: RunState, records: Sequence[ViewRecord]) -> list[dict[str, Any]]:
+    """Window/level and slice offset to restore for each viewable image of the current page (§12).
+
+    Parameters
+    ----------
+    state : RunState
+        The run at its current position.
+    records : sequence of ViewRecord
+        Every acknowledged viewer-state record of the run, in ``seq`` order.
+
+    Returns
+    -------
+    list of dict
+        Per Volume/VolumeSequence image element: ``image_index`` (1-based among the page's images),
+        ``image_id``, ``destination``, ``orientation``, ``window``, ``level`` (None when no record:
+        use ``WindowLevel`` or automatic), ``slice_offset`` in mm (None: use ``InitialSliceOffset`` or
+        the volume centre), and ``window_level_from`` / ``slice_offset_from`` (instance ids).
+        A slice offset recorded on an **earlier** instance yields to ``InitialSliceOffset`` when set.
+    """
+    by_instance: dict[Instance, list[ViewRecord]] = {}
+    for record in sorted(records, key=lambda r: r.seq):
+        by_instance.setdefault(record.instance, []).append(record)
+    walk: list[Instance] = []
+    for entry in reversed(state.nav[: state.position]):
+        if entry.instance not in walk:
+            walk.append(entry.instance)
+    current = state.entry.instance
+    page = state.page()
+    result: list[dict[str, Any]] = []
+    for index, image in enumerate(page.images, start=1):
+        if image.type not in VIEWABLE_TYPES:
+            continue
+        window_level: tuple[float, float, Instance] | None = None
+        offset: tuple[float, Instance] | None = None
+        for instance in walk:
+            source_page = state.page(instance)
+            for record in reversed(by_instance.get(instance, [])):
+                for view in record.views:
+                    shown = _image_at(source_page, view.get("destination"))
+                    if shown is None or shown.path != image.path:
+                        continue
+                    window, level = _number(view.get("window")), _number(view.get("level"))
+                    if window_level is None and window is not None and level is not None:
+                        window_level = (window, level, instance)
+                    slice_offset = _number(view.get("slice_offset"))
+                    if (
+                        offset is None
+                        and slice_offset is not None
+                        and view.get("orientation") == image.effective_orientation
+                    ):
+                        offset = (slice_offset, instance)
+            if window_level is not None and offset is not None:
+                break
+        if offset is not None and offset[1] != current and image.initial_slice_offset is not None:
+            offset = None
+        result.append(
+            {
+                "image_index": index,
+                "image_id": image.id,
+                "destination": image.effective_destination,
+                "orientation": image.effective_orientation,
+                "window": None if window_level is None else window_level[0],
+                "level": None if window_level is None else window_level[1],
+                "window_level_from": None if window_level is None else _label(state, window_level[2]),
+                "slice_offset": None if offset is None else offset[0],
+                "slice_offset_from": None if offset is None else _label(state, offset[1]),
+            }
+        )
+    return result
+
+
+def _label(state: RunState, instance: Instance) -> str:
+    return instance.instance_id(state.page(instance))
