@@ -268,6 +268,7 @@ class _FilesPass:
                 if facts is not None:
                     page_facts[image.index] = facts
                     self.content(page, image, facts)
+                    self.slice_offset(page, image, facts)
             if page_facts:
                 self.geometry(page, page_facts)
 
@@ -290,6 +291,28 @@ class _FilesPass:
                         found=roi,
                         expected=list(facts.segment_names),
                     )
+
+    def slice_offset(self, page: Page, image: SessionImage, facts: ImageFacts) -> None:
+        """SK811: InitialSliceOffset (Slicer's RAS slice offset, mm) outside the image extent."""
+        offset = image.initial_slice_offset
+        if offset is None or facts.bounds is None or image.effective_layer != "Background":
+            return
+        low, high = facts.bounds
+        axis, sign, name = {"Axial": (2, 1.0, "S"), "Sagittal": (0, -1.0, "R"), "Coronal": (1, -1.0, "A")}[
+            image.effective_orientation
+        ]
+        first, last = sorted((sign * low[axis], sign * high[axis]))
+        if not first <= offset <= last:
+            self.out.add(
+                "SK811",
+                f"{image_name(page, image)}: InitialSliceOffset {offset:g} mm is outside the "
+                f"image extent along {name} ({first:g} to {last:g} mm)",
+                image.location,
+                attribute="InitialSliceOffset",
+                page=page,
+                found=offset,
+                expected=[first, last],
+            )
 
     def geometry(self, page: Page, facts: dict[int, ImageFacts]) -> None:
         backgrounds: dict[str, SessionImage] = {}

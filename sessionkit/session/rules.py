@@ -226,7 +226,8 @@ def _requirement_rules(page: Page, out: Findings) -> None:
             if len(id_paths) > 1:
                 out.add(
                     "SK417",
-                    f"{name}: Image ID '{image_id}' is used for different paths {', '.join(map(repr, sorted(id_paths)))}",
+                    f"{name}: Image ID '{image_id}' is used for different paths "
+                    f"{', '.join(map(repr, sorted(id_paths)))}",
                     first_by_id[image_id].location,
                     page=page,
                     subject=image_id,

@@ -169,3 +169,18 @@ def test_probe_failure_is_sk804(tmp_path: Path) -> None:
     problems = validate_session(_session(tmp_path), probe=_Probe({}, fail="ct.nrrd"))
     assert [p.code for p in problems] == ["SK804"]
     assert "not a volume" in problems[0].message
+
+
+def test_initial_slice_offset_outside_extent(tmp_path: Path) -> None:
+    (tmp_path / "ct.nrrd").write_bytes(b"x")
+    facts = {"ct.nrrd": ImageFacts(bounds=((-10.0, -20.0, 5.0), (10.0, 20.0, 50.0)))}
+    inside = PAGE.format(path="ct.nrrd", attrs="", extra="").replace(
+        'Type="Volume"', 'Type="Volume" InitialSliceOffset="40"'
+    )
+    session = tmp_path / "inside.xml"
+    session.write_text(inside)
+    assert _codes(session, probe=_Probe(facts)) == []
+    session.write_text(inside.replace('InitialSliceOffset="40"', 'InitialSliceOffset="-245"'))
+    problems = validate_session(session, probe=_Probe(facts))
+    assert [p.code for p in problems] == ["SK811"]
+    assert problems[0].expected == [5.0, 50.0]
