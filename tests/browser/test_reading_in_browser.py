@@ -86,6 +86,21 @@ def _rows(out: Path, reader_id: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _events(out: Path, reader_id: str) -> list[dict[str, Any]]:
+    path = out / reader_id / "reading_session" / ".sessionkit" / "events.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return [json.loads(line) for line in lines if line.endswith("}")]
+
+
+def _last_seq(out: Path, reader_id: str) -> int:
+    """``last_seq`` of ``state.json``: submissions up to it are acknowledged (clarifications C2)."""
+    path = out / reader_id / "reading_session" / ".sessionkit" / "state.json"
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["last_seq"])
+    except (OSError, ValueError, KeyError):  # absent or being replaced
+        return -1
+
+
 def _answer_page1(page: Any) -> None:
     page.check("#q2-o1")  # Radio: Yes
     page.check("#q3-o2")  # CheckBox: Lungs
@@ -195,9 +210,11 @@ def test_reader_resumes_after_the_server_is_killed(
     page.check("#q1-o2")
     assert page.get_attribute("#saved", "data-state") == "draft"
     page.goto("about:blank")
+    # Wait until acknowledged (state.json committed), not merely until its CSV rows appear.
     deadline = time.monotonic() + 30
-    while not any(r["event"] == "autosave" for r in _rows(out, "reader02")) and time.monotonic() < deadline:
+    while _last_seq(out, "reader02") < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
+    assert _last_seq(out, "reader02") == 3
 
     server.kill()
     assert server.process.returncode == -9
@@ -223,8 +240,7 @@ def test_reader_resumes_after_the_server_is_killed(
 
     rows = _rows(out, "reader02")
     before_kill = [(r["seq"], r["page_id"], r["option"], r["value"]) for r in rows if r["seq"] in ("1", "2")]
-    events = (out / "reader02" / "reading_session" / ".sessionkit" / "events.jsonl").read_text(encoding="utf-8")
-    logins = [json.loads(line) for line in events.splitlines() if json.loads(line)["kind"] == "login"]
+    logins = [event for event in _events(out, "reader02") if event["kind"] == "login"]
     assert [login["resumed"] for login in logins] == [False, True, True]  # the third: the page's own
     autosaved = [(r["event"], r["page_id"], r["option"], r["value"]) for r in rows if r["seq"] == "3"]
     assert autosaved == [("autosave", "Last", "Yes", "N"), ("autosave", "Last", "No", "Y")]

@@ -1,0 +1,35 @@
+"""``sessionkit serve`` refuses to start on an invalid session or an unsafe bind (it never reaches uvicorn)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sessionkit.cli import main
+
+HERE = Path(__file__).resolve().parent
+SESSION = HERE / "reading_session.xml"
+IMAGES_ROOT = HERE.parent.parent / "sample_sessions"
+
+
+def test_serve_refuses_an_invalid_session_and_prints_its_problems(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xml"
+    broken.write_text(
+        '<Session><Page ID="P1"><Image ID="CT" Type="Volume"><Path>missing.nrrd</Path></Image></Page></Session>',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["serve", str(broken), "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 1
+    assert "missing.nrrd" in result.output
+    assert "not serving" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_serve_refuses_a_public_bind_without_a_token(tmp_path: Path) -> None:
+    args = ["serve", str(SESSION), "--images-root", str(IMAGES_ROOT), "--out", str(tmp_path / "runs")]
+    result = CliRunner().invoke(main, [*args, "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "--access-token" in result.output
+    short = CliRunner().invoke(main, [*args, "--host", "0.0.0.0", "--access-token", "abc"])
+    assert short.exit_code == 2 and "at least 8" in short.output
