@@ -114,10 +114,11 @@ def serve_command(
 ) -> None:
     """Validate SESSION_FILE, then serve it to readers in the browser until Ctrl+C."""
     from sessionkit.errors import ServerConfigError, SessionKitError
+    from sessionkit.scene.probe import probe_image
     from sessionkit.server import check_bind, serve
     from sessionkit.session import validate_session
 
-    problems = validate_session(session_file, images_root=images_root)
+    problems = validate_session(session_file, images_root=images_root, probe=probe_image)
     for problem in problems:
         click.echo(problem.format_text(), err=True)
     errors = sum(problem.is_error for problem in problems)
