@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sessionkit.runner.machine import RunState
@@ -65,10 +66,7 @@ def restore_views(state: RunState, records: Sequence[ViewRecord]) -> list[dict[s
     by_instance: dict[Instance, list[ViewRecord]] = {}
     for record in sorted(records, key=lambda r: r.seq):
         by_instance.setdefault(record.instance, []).append(record)
-    walk: list[Instance] = []
-    for entry in reversed(state.nav[: state.position]):
-        if entry.instance not in walk:
-            walk.append(entry.instance)
+    walk = [state.entry.instance, *_history(state)]
     current = state.entry.instance
     page = state.page()
     result: list[dict[str, Any]] = []
@@ -116,3 +114,93 @@ def restore_views(state: RunState, records: Sequence[ViewRecord]) -> list[dict[s
 
 def _label(state: RunState, instance: Instance) -> str:
     return instance.instance_id(state.page(instance))
+
+
+@dataclass(frozen=True)
+class LabelMapPlan:
+    """Label-map files of one image node of the current instance (see ``ReadingService.labelmap_plan``)."""
+
+    own_file: Path | None
+    source_file: Path | None
+    source_instance: str | None
+    copy_needed: bool
+    merge_files: tuple[Path, ...]
+
+
+#: annotations.csv kinds that leave a label-map file of an instance's image node.
+LABELMAP_KINDS = frozenset({"labelmap", "redisplay", "merge"})
+
+
+def latest_labelmaps(rows: Sequence[Mapping[str, str]]) -> dict[tuple[Instance, str], Mapping[str, str]]:
+    """Latest label-map row per (instance, image_id) from annotations.csv rows in ``seq`` order (§14.3)."""
+    latest: dict[tuple[Instance, str], Mapping[str, str]] = {}
+    for row in rows:
+        if row["kind"] in LABELMAP_KINDS:
+            latest[(Instance(int(row["page_index"]), int(row["repetition"])), row["image_id"])] = row
+    return latest
+
+
+def _history(state: RunState) -> list[Instance]:
+    """Instances before the current one, most recent first in navigation order (§2)."""
+    current = state.entry.instance
+    walk: list[Instance] = []
+    for entry in reversed(state.nav[: state.position]):
+        if entry.instance != current and entry.instance not in walk:
+            walk.append(entry.instance)
+    return walk
+
+
+def _source_image(page: Page, image: SessionImage) -> SessionImage | None:
+    for candidate in page.images:
+        if candidate.label_map_id == image.display_label_map_id and candidate.path == image.path:
+            return candidate
+    return None
+
+
+def redisplay_source(
+    state: RunState, image: SessionImage, latest: Mapping[tuple[Instance, str], Mapping[str, str]]
+) -> tuple[Instance, Mapping[str, str] | None] | None:
+    """Source of ``DisplayLabelMapID`` for ``image`` on the current page (session-format §6.5).
+
+    Returns
+    -------
+    (Instance, row or None) or None
+        The most recent earlier instance in navigation history whose page has an image with
+        ``LabelMapID`` equal to ``image.display_label_map_id`` and the same path, with its latest
+        label-map row (``None`` when the reader drew nothing there: nothing is shown); ``None`` when
+        the image redisplays nothing or no such instance was visited.
+    """
+    if not image.display_label_map_id:
+        return None
+    for instance in _history(state):
+        source = _source_image(state.page(instance), image)
+        if source is not None:
+            return instance, latest.get((instance, source.id))
+    return None
+
+
+def merge_sources(
+    state: RunState, image: SessionImage, latest: Mapping[tuple[Instance, str], Mapping[str, str]]
+) -> list[tuple[Instance, Mapping[str, str]]]:
+    """Label maps merged into ``image`` (``MergeLabelMaps="Y"``; session-format §6.5, reading-flow §11).
+
+    The source page is found as for :func:`redisplay_source`; every instance in navigation history of a
+    page with the same ID and Descriptor contributes its latest label map of the matching image.
+    Returned oldest first (navigation order); instances without a saved map are left out.
+    """
+    if not (image.merge_label_maps and image.display_label_map_id):
+        return []
+    found = redisplay_source(state, image, latest)
+    if found is None:
+        return []
+    source_page = state.page(found[0])
+    merged: list[tuple[Instance, Mapping[str, str]]] = []
+    for instance in reversed(_history(state)):
+        page = state.page(instance)
+        if (page.id, page.descriptor) != (source_page.id, source_page.descriptor):
+            continue
+        source = _source_image(page, image)
+        row = latest.get((instance, source.id)) if source is not None else None
+        if row is not None and row["sha256"]:
+            merged.append((instance, row))
+    return merged

@@ -22,11 +22,17 @@ from sessionkit.responses.export import write_results_xml
 from sessionkit.responses.paths import RunPaths, ensure_inside, labelmap_file_name, line_file_name
 from sessionkit.responses.run_folder import RunFolder, latest_responses, utc_timestamp
 from sessionkit.runner.answers import button_stem
-from sessionkit.runner.history import ViewRecord, restore_views
+from sessionkit.runner.history import (
+    LabelMapPlan,
+    ViewRecord,
+    latest_labelmaps,
+    merge_sources,
+    redisplay_source,
+    restore_views,
+)
 from sessionkit.runner.machine import (
     CSV_EVENT,
     AnswerKey,
-    Effect,
     Resume,
     RunState,
     Submit,
@@ -41,6 +47,7 @@ from sessionkit.runner.machine import (
 )
 from sessionkit.runner.navigation import Instance, group_order, progress_text
 from sessionkit.runner.requirements import page_issues
+from sessionkit.runner.rows import RowContext, response_rows
 from sessionkit.session import load_session
 from sessionkit.session.model import Session, SessionImage
 
@@ -459,6 +466,51 @@ class ReadingService:
             run.annotations.append(row)
             return row
 
+    def labelmap_plan(self, run_id: str, image_id: str) -> LabelMapPlan:
+        """Which label-map files feed an image of the current page instance (reading-flow §11, D23, D25).
+
+        Parameters
+        ----------
+        run_id : str
+        image_id : str
+            ``Image@ID`` on the current page.
+
+        Returns
+        -------
+        LabelMapPlan
+            ``own_file``: the instance's own saved label map (load it; never re-copied, D23);
+            ``source_file``: with ``DisplayLabelMapID``, the source's latest map in navigation history;
+            ``copy_needed``: first display, so copy ``source_file`` to :meth:`annotation_path` and
+            record it as ``kind="redisplay"``; ``merge_files``: with ``MergeLabelMaps``, every map to
+            combine (voxel-wise maximum in int32), oldest first.
+
+        Raises
+        ------
+        RunnerStateError
+            ``HTTP404`` unknown run or image.
+        """
+        run = self._run(run_id)
+        with run.lock:
+            state = run.state
+            image = self._image(state, image_id)
+            latest = latest_labelmaps(run.annotations)
+            reader_dir = run.folder.paths.run_dir.parent
+
+            def absolute(row: Mapping[str, str] | None) -> Path | None:
+                return None if row is None or not row["sha256"] else reader_dir / row["file"]
+
+            own = absolute(latest.get((state.entry.instance, image_id)))
+            found = redisplay_source(state, image, latest)
+            source = absolute(found[1]) if found else None
+            merges = [reader_dir / row["file"] for _, row in merge_sources(state, image, latest)]
+            return LabelMapPlan(
+                own_file=own,
+                source_file=source,
+                source_instance=None if found is None else found[0].instance_id(state.page(found[0])),
+                copy_needed=own is None and source is not None and not image.merge_label_maps,
+                merge_files=tuple(merges),
+            )
+
     def log_event(self, run_id: str, kind: str, details: Mapping[str, Any] | None = None) -> None:
         """Append a browser-side event to ``events.jsonl`` (confirmations such as SK915, view-mode switches).
 
@@ -534,7 +586,22 @@ class ReadingService:
             times = dict(run.answered_at)
             effect = state.last
             rows = (
-                self._rows(run, state, effect, seq, submission_id, saved_at, times, client, started_at or "")
+                response_rows(
+                    RowContext(
+                        self.session_id,
+                        run.reader_id,
+                        run.run_id,
+                        run.login_id,
+                        submission_id,
+                        seq,
+                        saved_at,
+                        client,
+                        started_at or "",
+                    ),
+                    run.state,
+                    state,
+                    times,
+                )
                 if effect is not None
                 else []
             )
@@ -578,90 +645,6 @@ class ReadingService:
             except ResponseLogError as exc:
                 run.folder.log_event("export_failed", seq=seq, message=str(exc))
             return self._describe(run)
-
-    def _rows(
-        self,
-        run: _Run,
-        state: RunState,
-        effect: Effect,
-        seq: int,
-        submission_id: str,
-        saved_at: str,
-        times: dict[AnswerKey, tuple[str, ...]],
-        client: str,
-        started_at: str,
-    ) -> list[dict[str, object]]:
-        """CSV rows of one submission (reading-flow §14.2), updating ``times`` (answered_at)."""
-        if effect.logged is None:
-            return []
-        entry = effect.entry
-        inst = entry.instance
-        page = state.page(inst)
-        qs = state.question_set(entry)
-        if qs is None:
-            return []
-        group = state.session.effective_page_groups()[page.index - 1]
-        previous = run.state.answers
-        rows: list[dict[str, object]] = []
-        for question in qs.questions:
-            values = effect.logged.get(question.index)
-            if values is None:
-                continue
-            key = (inst.page_index, inst.rep, entry.question_set_index, question.index)
-            before = previous.get(key)
-            old_times = times.get(key, ("",) * len(values))
-            stamps = tuple(
-                _answered_at(value, None if before is None else before[i], old_times[i], saved_at, question.type)
-                for i, value in enumerate(values)
-            )
-            times[key] = stamps
-            numeric = effect.numeric.get(question.index, ("",) * len(values))
-            for option, value, stamp, number in zip(question.options, values, stamps, numeric, strict=True):
-                rows.append(
-                    {
-                        "log_version": LOG_VERSION,
-                        "session_id": self.session_id,
-                        "session_sha256": state.session.sha256,
-                        "reader_id": run.reader_id,
-                        "run_id": run.run_id,
-                        "login_id": run.login_id,
-                        "submission_id": submission_id,
-                        "seq": seq,
-                        "event": CSV_EVENT[effect.transition],
-                        "nav_position": effect.nav_position,
-                        "page_index": page.index,
-                        "page_id": page.id,
-                        "page_instance": inst.instance_id(page),
-                        "page_descriptor": page.descriptor,
-                        "page_group": group,
-                        "repetition": inst.rep,
-                        "question_set_index": entry.question_set_index,
-                        "question_set_id": qs.id,
-                        "question_index": question.index,
-                        "question_id": f"{page.index}.{entry.question_set_index}.{question.index}",
-                        "question_descriptor": question.descriptor,
-                        "question_type": question.type,
-                        "option_index": option.index,
-                        "option": option.label,
-                        "value": value,
-                        "value_numeric": number,
-                        "qs_completion": effect.qs_completion,
-                        "page_complete": "Y" if effect.page_complete else "N",
-                        "started_at": started_at,
-                        "answered_at": stamp,
-                        "saved_at": saved_at,
-                        "client": client,
-                    }
-                )
-        return rows
-
-
-def _answered_at(value: str, before: str | None, old: str, saved_at: str, question_type: str) -> str:
-    """Last change of an option's value: carried over when unchanged, empty if never set (§14.2)."""
-    if before is None:
-        unset = value == "" or (question_type in ("Radio", "CheckBox") and value == "N")
-        return "" if unset or (question_type == "Button" and not value.endswith("-Done")) else saved_at
-    return old if value == before else saved_at
 
 
 def _view_event_ok(record: Mapping[str, Any]) -> bool:
