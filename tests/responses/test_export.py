@@ -170,3 +170,22 @@ def test_export_cli_without_runs(tmp_path):
 
     result = CliRunner().invoke(main, ["export", str(tmp_path), "--format", "csv"])
     assert result.exit_code == 2 and "No run folder" in result.output
+
+
+def test_event_is_kept_per_response_on_revisits(tmp_path):
+    """IQ overwrote Response@Event on revisits; every written submission keeps its own event here."""
+    path = tmp_path / "revisit.xml"
+    shutil.copy(DATA / "revisit.xml", path)
+    service = ReadingService(load_session(path), path, tmp_path / "out")
+    run_id = service.login("r")["run_id"]
+    go(service, run_id, "next", {"1": ["Y", "N"]})
+    go(service, run_id, "previous", {"1": ["9"]})  # partial save: the invalid number is logged empty
+    go(service, run_id, "next", {"1": ["N", "Y"]})  # A allows multiple responses: appended
+    go(service, run_id, "finish", {"1": ["4"]})
+    root = etree.fromstring(build_iq_xml(read_run(tmp_path / "out" / "r" / "revisit")))
+    a, b = root.findall("Page")
+    yes = a.find("QuestionSet/Question/Option")
+    assert [(r.text, r.get("Event")) for r in yes.findall("Response")] == [("Y", "NextBtn"), ("N", "NextBtn")]
+    score = b.find("QuestionSet/Question/Option")
+    assert [(r.text, r.get("Event")) for r in score.findall("Response")] == [(None, "Previous"), ("4", "Finish")]
+    assert root.get("UserName") == "r" and a.get("PageGroup") == "1" and a.get("Rep") is None
