@@ -70,7 +70,7 @@ def collapse_whitespace(text: str) -> str:
 
 def _attributes(element: etree._Element) -> dict[str, str]:
     """Attributes of a parsed element as a plain dict (one C-level copy instead of many ``get`` calls)."""
-    return dict(element.attrib)  # type: ignore[arg-type]
+    return dict(element.items())  # type: ignore[arg-type]
 
 
 class _Builder:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 _NEWLINE = re.compile(r"\n")
 #: Markup that is not an element start tag is matched (and skipped) so that group 1 only captures
 #: element names, in document order (attribute values and text cannot contain a raw ``<``).
-_MARKUP = re.compile(r"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|![^>]*>|/|([^\s/>!?]+))", re.DOTALL)
+_MARKUP = re.compile(r"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|![^>]*>|([^\s/>!?]+))", re.DOTALL)
 
 
 @dataclass
@@ -40,17 +40,21 @@ class SourceText:
         The k-th entry belongs to the k-th element of ``root.iter(etree.Element)`` (lxml's
         document order), which lets the model builder locate every node in one pass.
         """
-        starts = self._starts
+        text = self.text
         positions: list[tuple[int, int]] = []
-        line_index = 0
-        last = len(starts) - 1
-        for match in _MARKUP.finditer(self.text):
+        line = 1
+        previous = 0
+        line_start = 0
+        for match in _MARKUP.finditer(text):
             if match.group(1) is None:
                 continue
             offset = match.start()
-            while line_index < last and starts[line_index + 1] <= offset:
-                line_index += 1
-            positions.append((line_index + 1, offset - starts[line_index] + 1))
+            newlines = text.count("\n", previous, offset)
+            if newlines:
+                line += newlines
+                line_start = text.rfind("\n", previous, offset) + 1
+            previous = offset
+            positions.append((line, offset - line_start + 1))
         return positions
 
     def offset_to_line_col(self, offset: int) -> tuple[int, int]:
