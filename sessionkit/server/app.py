@@ -275,14 +275,20 @@ def _refusal_status(code: str) -> int:
 
 
 def scene_json(scene: Scene, run_id: str) -> dict[str, Any]:
-    """``Scene.to_json()`` plus the URL of every volume (on ``volumes[]`` and on each layer)."""
+    """``Scene.to_json()`` plus the URL of every volume (on ``volumes[]`` and on each layer).
+
+    File paths are left out: readers see images, never their names (a name can give a case away in a
+    blinded study).
+    """
     data = scene.to_json()
     urls = {
         source.key: f"/api/runs/{run_id}/volumes/{source.key}.nii.gz?page={scene.page_index}"
         for source in scene.volumes
     }
-    for volume in data["volumes"]:
-        volume["url"] = urls[volume["key"]]
+    data["volumes"] = [
+        {"key": volume["key"], "label": volume["label"], "layer": volume["layer"], "url": urls[volume["key"]]}
+        for volume in data["volumes"]
+    ]
     for view in data["views"]:
         for layer in view["layers"]:
             layer["url"] = urls[layer["volume_key"]]

@@ -125,6 +125,7 @@ def test_page_has_questions_answers_and_scene_with_volume_urls(client: TestClien
     table = labels[0]["colormap_label"]
     assert len(table["I"]) == 8  # background + 7 segments
     assert all(volume["url"] for volume in scene["volumes"])
+    assert "CTChest4" not in str(page) and "nrrd" not in str(page)  # no file names reach the reader
 
 
 def test_volume_route_serves_gzipped_nifti(client: TestClient) -> None:
