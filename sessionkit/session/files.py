@@ -51,6 +51,12 @@ class ImageFacts:
         False when a LabelMap's voxel type is not integer (SK805).
     min_value : float or None
         Smallest voxel value of a LabelMap (SK805 when negative).
+    series_instance_uid : str or None
+        DICOM SeriesInstanceUID of the series the file belongs to.
+    referenced_series_uids : tuple of str or None
+        Series an RTStruct refers to (SK807 when none of them is on the page).
+    dicom_problem : str or None
+        Why a ``DicomRead="Y"`` file is not usable as a DICOM series (missing tag, not DICOM): SK806.
     """
 
     grid: GridLike | None = None
@@ -59,6 +65,9 @@ class ImageFacts:
     segment_names: tuple[str, ...] | None = None
     integer_voxels: bool | None = None
     min_value: float | None = None
+    series_instance_uid: str | None = None
+    referenced_series_uids: tuple[str, ...] | None = None
+    dicom_problem: str | None = None
 
 
 class ImageProbe(Protocol):
@@ -271,9 +280,18 @@ class _FilesPass:
                     self.slice_offset(page, image, facts)
             if page_facts:
                 self.geometry(page, page_facts)
+                self.references(page, page_facts)
 
     def content(self, page: Page, image: SessionImage, facts: ImageFacts) -> None:
         name = image_name(page, image)
+        if facts.dicom_problem:
+            self.out.add(
+                "SK806",
+                f"{name}: '{image.path}' is not usable as a DICOM series: {facts.dicom_problem}",
+                image.location,
+                page=page,
+                found=facts.dicom_problem,
+            )
         if image.type == "LabelMap" and (facts.integer_voxels is False or (facts.min_value or 0) < 0):
             self.out.add(
                 "SK805", f"{name}: label map has a non-integer voxel type or negative values", image.location, page=page
@@ -313,6 +331,21 @@ class _FilesPass:
                 found=offset,
                 expected=[first, last],
             )
+
+    def references(self, page: Page, facts: dict[int, ImageFacts]) -> None:
+        """SK807: an RTStruct whose referenced series is not among the page's DICOM images."""
+        on_page = {f.series_instance_uid for f in facts.values() if f.series_instance_uid}
+        for image in page.images:
+            referenced = facts[image.index].referenced_series_uids if image.index in facts else None
+            if image.type == "RTStruct" and referenced and not on_page.intersection(referenced):
+                self.out.add(
+                    "SK807",
+                    f"{image_name(page, image)}: referenced series {', '.join(referenced)} is not "
+                    "among the page's DICOM images",
+                    image.location,
+                    page=page,
+                    found=list(referenced),
+                )
 
     def geometry(self, page: Page, facts: dict[int, ImageFacts]) -> None:
         backgrounds: dict[str, SessionImage] = {}

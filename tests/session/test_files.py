@@ -184,3 +184,28 @@ def test_initial_slice_offset_outside_extent(tmp_path: Path) -> None:
     problems = validate_session(session, probe=_Probe(facts))
     assert [p.code for p in problems] == ["SK811"]
     assert problems[0].expected == [5.0, 50.0]
+
+
+def test_dicom_problems_from_the_probe(tmp_path: Path) -> None:
+    for name in ("ct.dcm", "rs.dcm"):
+        (tmp_path / name).write_bytes(b"x")
+    rtstruct = """    <Image ID="RT" Type="RTStruct" DicomRead="Y">
+      <Path>rs.dcm</Path>
+      <DefaultDestination>Red</DefaultDestination>
+      <Layer>Segmentation</Layer>
+      <ROIs ROIVisibilityCode="All"/>
+    </Image>"""
+    session = tmp_path / "rt.xml"
+    session.write_text(
+        PAGE.format(path="ct.dcm", attrs="", extra=rtstruct).replace('Type="Volume"', 'Type="Volume" DicomRead="Y"')
+    )
+    probe = _Probe(
+        {
+            "ct.dcm": ImageFacts(series_instance_uid="1.2.3", dicom_problem="no SeriesInstanceUID (0020,000E)"),
+            "rs.dcm": ImageFacts(referenced_series_uids=("9.9.9",)),
+        }
+    )
+    assert sorted(_codes(session, probe=probe)) == ["SK806", "SK807"]
+    probe.facts["rs.dcm"] = ImageFacts(referenced_series_uids=("1.2.3",))
+    probe.facts["ct.dcm"] = ImageFacts(series_instance_uid="1.2.3")
+    assert _codes(session, probe=probe) == []
