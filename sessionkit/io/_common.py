@@ -157,15 +157,20 @@ def labelmap_segmentation(
     )
 
 
+#: A segment's voxels slice by slice: ``slice index -> (row0, column0, (h, w) bool patch)``.
+SparseMask = dict[int, tuple[int, int, npt.NDArray[np.bool_]]]
+
+
 def pack_segments(
-    entries: list[tuple[str, str, RGB, npt.NDArray[np.bool_]]], spatial_shape: tuple[int, int, int]
+    entries: list[tuple[str, str, RGB, SparseMask]], spatial_shape: tuple[int, int, int]
 ) -> tuple[npt.NDArray[np.uint8], tuple[Segment, ...]]:
-    """Pack possibly overlapping segment masks into as few uint8 label layers as possible.
+    """Pack possibly overlapping segments into as few uint8 label layers as possible.
 
     Parameters
     ----------
-    entries : list of (segment_id, name, color, mask)
-        ``mask`` is a bool array of ``spatial_shape``.
+    entries : list of (segment_id, name, color, sparse mask)
+        The mask is given per slice as a patch at ``(row0, column0)`` (:data:`SparseMask`), so
+        work and memory follow the segments' extent, not the volume's.
     spatial_shape : (slice, row, column)
 
     Returns
@@ -180,14 +185,24 @@ def pack_segments(
     used: list[int] = []
     segments = []
     for segment_id, name, color, mask in entries:
-        target = next((i for i, layer in enumerate(layers) if used[i] < 255 and not np.any(layer[mask])), None)
+
+        def overlaps(layer: npt.NDArray[np.uint8], mask: SparseMask = mask) -> bool:
+            return any(
+                np.any(layer[k, r0 : r0 + patch.shape[0], c0 : c0 + patch.shape[1]][patch])
+                for k, (r0, c0, patch) in mask.items()
+            )
+
+        target = next((i for i, layer in enumerate(layers) if used[i] < 255 and not overlaps(layer)), None)
         if target is None:
             layers.append(np.zeros(spatial_shape, dtype=np.uint8))
             used.append(0)
             target = len(layers) - 1
         used[target] += 1
-        layers[target][mask] = used[target]
+        for k, (r0, c0, patch) in mask.items():
+            layers[target][k, r0 : r0 + patch.shape[0], c0 : c0 + patch.shape[1]][patch] = used[target]
         segments.append(Segment(segment_id, name, used[target], color, target))
+    if len(layers) == 1:
+        return layers[0][np.newaxis], tuple(segments)  # no copy
     stacked = np.stack(layers) if layers else np.zeros((1, *spatial_shape), dtype=np.uint8)
     return stacked, tuple(segments)
 

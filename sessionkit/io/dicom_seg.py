@@ -17,13 +17,12 @@ from typing import Any
 
 import highdicom as hd
 import numpy as np
-import numpy.typing as npt
 from pydicom.errors import InvalidDicomError
 
 from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import RGB, Segmentation, Volume
-from sessionkit.io._common import DEFAULT_PALETTE, pack_segments, require_file
+from sessionkit.io._common import DEFAULT_PALETTE, SparseMask, pack_segments, require_file
 from sessionkit.io.dicom_series import find_series, read_dicom_series_header
 
 SEG_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
@@ -139,13 +138,17 @@ def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path 
         number = int(description.SegmentNumber)
         if labelmap and number == 0:
             continue
-        mask: npt.NDArray[np.bool_] = np.zeros(grid.spatial_shape, dtype=bool)
+        mask: SparseMask = {}
         for frame_index, slice_index in enumerate(slices):
             if labelmap:
-                mask[slice_index] |= frames[frame_index] == number
+                pixels = frames[frame_index] == number
             elif int(dataset.PerFrameFunctionalGroupsSequence[frame_index].SegmentIdentificationSequence[0]
                      .ReferencedSegmentNumber) == number:  # fmt: skip
-                mask[slice_index] |= frames[frame_index] > 0
+                pixels = frames[frame_index] > 0
+            else:
+                continue
+            previous = mask.get(slice_index)
+            mask[slice_index] = (0, 0, pixels if previous is None else previous[2] | pixels)
         name = str(getattr(description, "SegmentLabel", f"Segment_{number}"))
         entries.append((str(number), name, _color(description, index), mask))
     layers, segments = pack_segments(entries, grid.spatial_shape)

@@ -31,7 +31,7 @@ from pydicom.errors import InvalidDicomError
 from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import RGB, Segmentation, Volume
-from sessionkit.io._common import DEFAULT_PALETTE, pack_segments, require_file
+from sessionkit.io._common import DEFAULT_PALETTE, SparseMask, pack_segments, require_file
 from sessionkit.io.dicom_series import find_series, read_dicom_series
 
 LOG = logging.getLogger(__name__)
@@ -79,6 +79,39 @@ def find_reference(path: str | Path) -> StructureSetReference:
     return StructureSetReference(for_uid, series_uid, found, matched_by)
 
 
+def _fill_patch(
+    polygons: list[npt.NDArray[np.float64]], shape: tuple[int, int]
+) -> tuple[int, int, npt.NDArray[np.bool_]]:
+    """Even-odd fill restricted to the polygons' bounding box: ``(row0, column0, patch)``.
+
+    Left of the box every row has an even number of crossings and right of it none, so the box
+    holds every voxel that can be inside.
+    """
+    rows, columns = shape
+    points = np.concatenate(polygons)
+    r0, r1 = int(np.clip(np.ceil(points[:, 0].min()), 0, rows)), int(np.clip(np.ceil(points[:, 0].max()), 0, rows))
+    c0 = int(np.clip(np.floor(points[:, 1].min()), 0, columns))
+    c1 = int(np.clip(np.ceil(points[:, 1].max()) + 1, c0, columns))
+    toggles = np.zeros((max(r1 - r0, 0), c1 - c0 + 1), dtype=np.int32)
+    for polygon in polygons:
+        r1s, c1s = polygon[:, 0], polygon[:, 1]
+        r2s, c2s = np.roll(r1s, -1), np.roll(c1s, -1)
+        low = np.clip(np.ceil(np.minimum(r1s, r2s)).astype(int), 0, rows)
+        high = np.clip(np.ceil(np.maximum(r1s, r2s)).astype(int), 0, rows)  # rows R with min <= R < max
+        spans = high - low
+        edge = np.repeat(np.arange(r1s.size), spans)
+        if edge.size == 0:
+            continue
+        # rows low..high-1 of each edge: there exactly one end lies above the row, (r1 > R) != (r2 > R)
+        starts = np.cumsum(spans) - spans
+        row = low[edge] + np.arange(edge.size) - starts[edge]
+        crossing = c1s[edge] + (row - r1s[edge]) * (c2s[edge] - c1s[edge]) / (r2s[edge] - r1s[edge])
+        first_outside = np.clip(np.ceil(crossing).astype(int), c0, c1)  # columns < crossing are toggled
+        np.add.at(toggles, (row - r0, np.zeros_like(row)), 1)
+        np.add.at(toggles, (row - r0, first_outside - c0), -1)
+    return r0, c0, np.asarray(np.cumsum(toggles, axis=1)[:, : c1 - c0] % 2 == 1)
+
+
 def fill_polygons(polygons: list[npt.NDArray[np.float64]], shape: tuple[int, int]) -> npt.NDArray[np.bool_]:
     """Even-odd fill of polygons at pixel centres.
 
@@ -101,28 +134,14 @@ def fill_polygons(polygons: list[npt.NDArray[np.float64]], shape: tuple[int, int
     >>> fill_polygons([square], (4, 4)).astype(int).tolist()
     [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]
     """
-    rows, columns = shape
-    toggles = np.zeros((rows, columns + 1), dtype=np.int32)
-    for polygon in polygons:
-        r1, c1 = polygon[:, 0], polygon[:, 1]
-        r2, c2 = np.roll(r1, -1), np.roll(c1, -1)
-        low = np.clip(np.ceil(np.minimum(r1, r2)).astype(int), 0, rows)
-        high = np.clip(np.ceil(np.maximum(r1, r2)).astype(int), 0, rows)  # rows R with min <= R < max
-        spans = high - low
-        edge = np.repeat(np.arange(r1.size), spans)
-        if edge.size == 0:
-            continue
-        # rows low..high-1 of each edge: there exactly one end lies above the row, (r1 > R) != (r2 > R)
-        starts = np.cumsum(spans) - spans
-        row = low[edge] + np.arange(edge.size) - starts[edge]
-        crossing = c1[edge] + (row - r1[edge]) * (c2[edge] - c1[edge]) / (r2[edge] - r1[edge])
-        first_outside = np.clip(np.ceil(crossing).astype(int), 0, columns)  # columns < crossing are toggled
-        np.add.at(toggles, (row, np.zeros_like(row)), 1)
-        np.add.at(toggles, (row, first_outside), -1)
-    return np.asarray(np.cumsum(toggles, axis=1)[:, :columns] % 2 == 1)
+    out = np.zeros(shape, dtype=bool)
+    if polygons:
+        r0, c0, patch = _fill_patch(polygons, shape)
+        out[r0 : r0 + patch.shape[0], c0 : c0 + patch.shape[1]] = patch
+    return out
 
 
-def _roi_masks(dataset: Any, grid: ImageGrid, source: str) -> list[tuple[int, str, RGB, npt.NDArray[np.bool_]]]:
+def _roi_masks(dataset: Any, grid: ImageGrid, source: str) -> list[tuple[str, str, RGB, SparseMask]]:
     names = {int(roi.ROINumber): str(roi.ROIName) for roi in getattr(dataset, "StructureSetROISequence", [])}
     out = []
     n_slices, rows, columns = grid.spatial_shape
@@ -145,11 +164,9 @@ def _roi_masks(dataset: Any, grid: ImageGrid, source: str) -> list[tuple[int, st
                 LOG.warning("%s: ROI %s has a contour off the image slices; skipped", source, names.get(number))
                 continue
             by_slice.setdefault(slice_index, []).append(index_points[:, 1:])
-        mask = np.zeros(grid.spatial_shape, dtype=bool)
-        for slice_index, polygons in by_slice.items():
-            mask[slice_index] = fill_polygons(polygons, (rows, columns))
+        mask = {k: _fill_patch(polygons, (rows, columns)) for k, polygons in by_slice.items()}
         if by_slice:
-            out.append((number, names.get(number, f"ROI_{number}"), color, mask))
+            out.append((str(number), names.get(number, f"ROI_{number}"), color, mask))
     return out
 
 
