@@ -14,6 +14,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from sessionkit.errors import ServerConfigError
+from sessionkit.geometry import ImageGrid
+from sessionkit.imaging import Volume
+from sessionkit.io import write_nrrd
 from sessionkit.server.app import TOKEN_COOKIE, create_app
 from sessionkit.server.run import check_bind, is_loopback
 
@@ -276,3 +279,38 @@ def test_csv_has_one_header(client: TestClient) -> None:
     text = (api.service.run_dir(run_id) / ".sessionkit" / "responses.csv").read_text(encoding="utf-8")
     assert text.count("log_version") == 1
     assert len(list(csv.reader(io.StringIO(text)))) == 7
+
+
+def test_labelmap_colours_come_from_the_roi_color_file(tmp_path: Path) -> None:
+    grid = ImageGrid((4, 6, 6), np.diag([2.0, 1.0, 1.0, 1.0]))
+    labels = np.zeros((4, 6, 6), dtype=np.int16)
+    labels[1:3, 1:3, 1:3] = 1
+    labels[1:3, 3:5, 3:5] = 2
+    (tmp_path / "images").mkdir()
+    write_nrrd(Volume(np.arange(144, dtype=np.float32).reshape(4, 6, 6), grid), tmp_path / "images" / "bg.nrrd")
+    write_nrrd(Volume(labels, grid), tmp_path / "images" / "labels.nrrd")
+    (tmp_path / "colors.txt").write_text("1 lesion 255 0 0 255\n2 cyst 0 0 255 255\n", encoding="utf-8")
+    session = tmp_path / "colour_session.xml"
+    session.write_text(
+        """<Session ROIColorFile="colors" ContourVisibility="Fill">
+  <Page ID="P1" Layout="OneUpRedSlice">
+    <Image ID="BG" Type="Volume"><Path>images/bg.nrrd</Path><DefaultDestination>Red</DefaultDestination>
+      <DefaultOrientation>Axial</DefaultOrientation><Layer>Background</Layer></Image>
+    <Image ID="LM" Type="LabelMap"><Path>images/labels.nrrd</Path><DefaultDestination>Red</DefaultDestination>
+      <Layer>Label</Layer></Image>
+    <QuestionSet ID="Q"><Question Type="Radio" Descriptor="Seen?"><Option>Yes</Option><Option>No</Option></Question>
+    </QuestionSet>
+  </Page>
+</Session>
+""",
+        encoding="utf-8",
+    )
+    client = TestClient(create_app(session, results_root=tmp_path / "runs"))
+    run_id = _login(client)["run_id"]
+    label_layer = _page(client, run_id)["scene"]["views"][0]["layers"][1]
+    table = label_layer["colormap_label"]
+    assert table["I"] == [0, 1, 2] and table["labels"] == ["", "lesion", "cyst"]
+    assert (table["R"], table["G"], table["B"]) == ([0, 255, 0], [0, 0, 0], [0, 0, 255])
+    served = nib.Nifti1Image.from_bytes(gzip.decompress(client.get(label_layer["url"]).content))
+    assert int(served.header["intent_code"]) == 1002
+    assert sorted(np.unique(np.asarray(served.dataobj)).tolist()) == [0, 1, 2]
