@@ -468,3 +468,33 @@ def test_robot_reader_walks_the_full_session(tmp_path):
     bookmark_events = [r.get("Event") for r in pages[3].iter("Response")]
     assert bookmark_events == ["GoToBookmark", "GoToBookmark"]  # Finish repeated the same answers: no new rows
     assert results.findall("Login")[-1].get("QuizComplete") == "Y"
+
+
+def test_concurrent_submissions_on_one_version_accept_exactly_one(study, tmp_path):
+    import threading
+
+    session, path = study
+    service = ReadingService(session, path, tmp_path / "out")
+    run_id = service.login("alice")["run_id"]
+    version = service.current(run_id)["state_version"]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def worker(value: str) -> None:
+        barrier.wait()
+        try:
+            service.submit(run_id, state_version=version, transition="autosave", answers={"2": [value]})
+            outcomes.append("ok")
+        except RunnerStateError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=worker, args=(str(i % 5 + 1),)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["SK909"] * 7 + ["ok"]
+    rows = read_rows(meta(tmp_path) / "responses.csv", RESPONSE_COLUMNS)
+    assert {r["seq"] for r in rows} == {"1"} and json.loads((meta(tmp_path) / "state.json").read_text())[
+        "last_seq"
+    ] == 1
