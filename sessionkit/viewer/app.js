@@ -384,6 +384,7 @@
       }
     }
     if (editable) setSaved("saved", "Saved " + new Date().toLocaleTimeString());
+    $("banner").hidden = true; // "resuming" is old news once the reader moves
     state.current = result;
     state.busy = false;
     try {
