@@ -378,7 +378,7 @@ def step(state: RunState, event: Event) -> RunState:
             if any(answers.get(keys[q]) != values for q, values in evaluation.logged.items()):
                 logged = evaluation.logged
                 answers.update({keys[q]: values for q, values in evaluation.logged.items()})
-                resets = resets - {(inst, entry.question_set_index)}
+            resets = resets - {(inst, entry.question_set_index)}  # the reader saw and saved this form
         if requiring and last_qs:
             _check_earlier_sets(state)
             _refuse(event.page_issues)

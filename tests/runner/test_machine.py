@@ -340,3 +340,21 @@ def test_malformed_state_json(looped, broken):
     data = to_json(new_run(looped, None)) | broken
     with pytest.raises(RunnerStateError):
         from_json(looped, data, {})
+
+
+def test_rerun_buttons_with_unchanged_values_clear_the_reset(make):
+    button = make.qset(make.question("Button", "Run", ("tool.py",)))
+    session = make.session(
+        make.page("A"),
+        make.page("S", button, make.radio("after"), allow_multiple_response=True, button_script_rerun_required=True),
+    )
+    state = go(new_run(session, None), "next", YES)
+    state = go(state, "next", {1: ["tool-Done"]})
+    state = go(state, "previous", YES)
+    state = go(state, "previous", {1: ["tool-Done"]})  # the form as shown
+    state = go(state, "next", YES)  # re-entering S resets its buttons
+    assert where(state) == "S.1" and logged_answers(state, state.entry) == {1: ("tool",)}
+    state = go(state, "next", {1: ["tool-Done"]})  # re-run: same value as logged, so no new rows
+    assert state.last is not None and state.last.logged is None
+    state = go(state, "finish", YES)  # the earlier question set now counts as answered
+    assert state.run_complete
