@@ -578,8 +578,9 @@ class ReadingService:
                     "refused", transition=transition, code=exc.code, message=str(exc), nav_position=run.state.position
                 )
                 raise
-            if state.run_complete and run.state.run_complete:  # review: navigate only, write nothing
+            if state.run_complete and run.state.run_complete:  # review: navigate only, no response or state
                 run.state = state
+                run.folder.log_event("review", transition=transition, nav_position=state.position)
                 return self._describe(run)
             seq, saved_at = run.last_seq + 1, utc_timestamp()
             submission_id = str(uuid.uuid4())
