@@ -54,6 +54,8 @@ from sessionkit.session.model import Session, SessionImage
 #: ``kind`` values of annotations.csv (reading-flow §14.3); READER_EDITS need an editable page.
 ANNOTATION_KINDS = frozenset({"labelmap", "redisplay", "merge", "line", "line_deleted"})
 READER_EDITS = frozenset({"labelmap", "line", "line_deleted"})
+#: Kinds that give an image node a label map (SK915: "no contours drawn — continue?").
+LABEL_KINDS = frozenset({"labelmap", "redisplay", "merge"})
 #: Transitions a submission may carry (clarifications C1 names; ``goto_bookmark`` logs as ``bookmark``).
 SUBMIT_TRANSITIONS = frozenset(CSV_EVENT)
 
@@ -309,6 +311,11 @@ class ReadingService:
             "complete": state.run_complete,
             "state_version": state.version,
             "restore_views": restore_views(state, run.views),
+            "confirm_no_contours": editable(state)
+            and page.enable_segment_editor
+            and not any(
+                r["sha256"] for r in self._instance_annotations(run, entry.instance) if r["kind"] in LABEL_KINDS
+            ),
         }
 
     # -- annotations and events -------------------------------------------------------------

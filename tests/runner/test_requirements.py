@@ -109,6 +109,7 @@ def test_service_records_annotations_and_enforces_them(contour_study, tmp_path):
     with pytest.raises(RunnerStateError) as info:
         service.submit(run_id, state_version=1, transition="next", answers={"1": ["Y", "N"]})
     assert info.value.code == "SK912"
+    assert not service.current(run_id)["confirm_no_contours"]  # drawing is not enabled on this page
     target = service.annotation_path(run_id, "CT")
     assert target == tmp_path / "out" / "alice" / "contour" / "PgGroup1_Lung_Left lung" / "Lung_CT-quizlabel.nrrd"
     line = service.annotation_path(run_id, "CT", kind="line", number=2)
@@ -149,3 +150,20 @@ def test_annotation_outside_the_run_folder_is_refused(contour_study, tmp_path):
         service.record_annotation(run_id, image_id="CT", kind="labelmap", file=outside)
     with pytest.raises(RunnerStateError):
         service.record_annotation(run_id, image_id="CT", kind="scribble", file=outside)
+
+
+def test_confirm_no_contours_flag(make, tmp_path):
+    path = tmp_path / "c.xml"
+    path.write_bytes(b"<Session/>")
+    session = make.session(
+        make.page("Draw", enable_segment_editor=True, images=(image("CT"),)),
+        make.page("End"),
+        sha256=hashlib.sha256(b"<Session/>").hexdigest(),
+    )
+    service = ReadingService(session, path, tmp_path / "out")
+    run_id = service.login("alice")["run_id"]
+    assert service.current(run_id)["confirm_no_contours"]  # SK915: the UI asks before leaving
+    target = service.annotation_path(run_id, "CT")
+    target.write_bytes(b"x")
+    service.record_annotation(run_id, image_id="CT", kind="labelmap", file=target, voxel_count=1)
+    assert not service.current(run_id)["confirm_no_contours"]
