@@ -290,6 +290,7 @@ class ReadingService:
                 answers[str(question.index)] = list(shown.get(question.index, default))
         total = len(state.nav)
         label = bookmark_label(page)
+        drawn = any(r["sha256"] for r in self._instance_annotations(run, entry.instance) if r["kind"] in LABEL_KINDS)
         return {
             "page_index": page.index,
             "page_id": page.id,
@@ -311,11 +312,7 @@ class ReadingService:
             "complete": state.run_complete,
             "state_version": state.version,
             "restore_views": restore_views(state, run.views),
-            "confirm_no_contours": editable(state)
-            and page.enable_segment_editor
-            and not any(
-                r["sha256"] for r in self._instance_annotations(run, entry.instance) if r["kind"] in LABEL_KINDS
-            ),
+            "confirm_no_contours": editable(state) and page.enable_segment_editor and not drawn,
         }
 
     # -- annotations and events -------------------------------------------------------------
