@@ -581,7 +581,8 @@
         return null;
       }
       applyInitialView(nv, view);
-      return { destination: view.destination, orientation: view.orientation, nv: nv };
+      const background = view.layers[0] || {};
+      return { destination: view.destination, orientation: view.orientation, imageId: background.image_id, nv: nv };
     } catch (err) {
       hook.lastError = { code: "viewer", message: String(err) };
       cell.body.appendChild(note("The image could not be shown: " + err.message, true));
@@ -610,7 +611,7 @@
     }
   }
 
-  /** Slice position, window and zoom of every viewport (saved with each submission). */
+  /** Background image, slice position (mm, RAS), window and zoom of every viewport (reading-flow §12). */
   function viewerState() {
     return {
       views: state.views.map((view) => {
@@ -619,6 +620,7 @@
         const mm = nv.frac2mm(nv.scene.crosshairPos);
         return {
           destination: view.destination,
+          image_id: view.imageId,
           orientation: view.orientation,
           slice_offset: mm[NORMAL_AXIS[view.orientation] ?? 2],
           window: back ? back.cal_max - back.cal_min : null,

@@ -192,6 +192,10 @@ def test_reader_answers_every_question_type_and_finishes(
     assert seqs == sorted(seqs)
     assert all(r["client"].startswith("sessionkit-web/") for r in rows)
     assert all(r["reader_id"] == "reader01" and r["saved_at"].endswith("Z") for r in rows)
+    # Each submission also carried the viewer state of every viewport (events.jsonl, reading-flow §12).
+    states = [e["viewer_state"]["views"] for e in _events(out, "reader01") if e["kind"] == "viewer_state"]
+    assert states and states[0][0]["destination"] == "Red" and states[0][0]["image_id"] == "CT"
+    assert isinstance(states[0][0]["slice_offset"], int | float) and states[0][0]["window"] > 0
 
 
 def test_reader_resumes_after_the_server_is_killed(
