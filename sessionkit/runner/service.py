@@ -9,6 +9,7 @@ response, annotation or state (the refusal is recorded in ``events.jsonl`` only,
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sessionkit.errors import ResponseLogError, RunnerStateError, SessionError
-from sessionkit.responses.csvlog import LOG_VERSION
+from sessionkit.responses.csvlog import LOG_VERSION, fsync_dir
 from sessionkit.responses.export import write_results_xml
 from sessionkit.responses.paths import RunPaths, ensure_inside, labelmap_file_name, line_file_name
 from sessionkit.responses.run_folder import RunFolder, latest_responses, utc_timestamp
@@ -89,6 +90,8 @@ class ReadingService:
         ``<results root>`` (clarifications C2 default ``./sessionkit-runs``).
     study_salt : str, optional
         Deployment salt of the group permutation (reading-flow §3.3); default empty.
+    group_presets : mapping of str to sequence of int, optional
+        An administrator's group order per reader id, used like a forced list for new runs (§3.2).
 
     Notes
     -----
@@ -96,12 +99,19 @@ class ReadingService:
     """
 
     def __init__(
-        self, session: Session, session_path: Path, results_root: Path, *, study_salt: str | None = None
+        self,
+        session: Session,
+        session_path: Path,
+        results_root: Path,
+        *,
+        study_salt: str | None = None,
+        group_presets: Mapping[str, Sequence[int]] | None = None,
     ) -> None:
         self.session = session
         self.session_path = Path(session_path)
         self.results_root = Path(results_root)
         self.study_salt = study_salt or ""
+        self.group_presets = dict(group_presets or {})
         self.session_id = self.session_path.stem
         self._runs: dict[str, _Run] = {}
         self._by_reader: dict[str, str] = {}
@@ -129,7 +139,8 @@ class ReadingService:
             raise ResponseLogError(f"Cannot read the session file {self.session_path}: {exc}") from exc
         folder.create(snapshot, self._color_file())
         session = self._run_session(folder, hashlib.sha256(snapshot).hexdigest())
-        state = new_run(session, group_order(session, reader_id, self.study_salt))
+        preset = self.group_presets.get(reader_id)
+        state = new_run(session, group_order(session, reader_id, self.study_salt, preset=preset))
         run = _Run(str(uuid.uuid4()), reader_id, folder, state, 0, "", [], utc_timestamp(), {})
         folder.commit_state(self._state_json(run, state, 0))
         folder.log_event("run_created", run_id=run.run_id, group_order=to_json(state)["group_order"])
@@ -256,6 +267,46 @@ class ReadingService:
                 "resumed": resumed,
                 "complete": state.run_complete,
             }
+
+    def reset_run(self, reader_id: str) -> Path:
+        """Archive the reader's run (administrator reset, reading-flow §1); the next login starts a new run.
+
+        The run folder moves to ``<results root>/<reader_id>/.archive/<session_stem>-<run_id>``.
+
+        Returns
+        -------
+        Path
+            The archive folder.
+
+        Raises
+        ------
+        ResponseLogError
+            Invalid reader id, no run to reset, or the folder cannot be moved.
+        """
+        paths = RunPaths.create(self.results_root, reader_id, self.session_path.stem)
+        with self._registry:
+            run_id = self._by_reader.pop(reader_id, None)
+            run = self._runs.pop(run_id, None) if run_id else None
+            if run is not None:
+                run.lock.acquire()
+            try:
+                if not paths.state.exists():
+                    raise ResponseLogError(f"Reader {reader_id!r} has no run of {self.session_path.stem!r} to reset")
+                folder = RunFolder(paths)
+                archived_id = str(folder.read_state().get("run_id", "unknown"))
+                folder.log_event("reset", run_id=archived_id)
+                archive = paths.run_dir.parent / ".archive" / f"{paths.session_stem}-{archived_id}"
+                try:
+                    archive.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(paths.run_dir, archive)
+                    fsync_dir(archive.parent)
+                    fsync_dir(paths.run_dir.parent)
+                except OSError as exc:
+                    raise ResponseLogError(f"Cannot archive {paths.run_dir}: {exc}") from exc
+                return archive
+            finally:
+                if run is not None:
+                    run.lock.release()
 
     # -- views ------------------------------------------------------------------------------
 

@@ -498,3 +498,27 @@ def test_concurrent_submissions_on_one_version_accept_exactly_one(study, tmp_pat
     assert {r["seq"] for r in rows} == {"1"} and json.loads((meta(tmp_path) / "state.json").read_text())[
         "last_seq"
     ] == 1
+
+
+def test_group_presets_and_administrator_reset(make, tmp_path):
+    path = tmp_path / "study.xml"
+    path.write_bytes(b"<Session/>")
+    session = make.session(
+        make.page("A", page_group=1), make.page("B", page_group=2), make.page("C", page_group=3),
+        randomize_page_groups=True, sha256=hashlib.sha256(b"<Session/>").hexdigest(),
+    )  # fmt: skip
+    service = ReadingService(session, path, tmp_path / "out", group_presets={"alice": [3, 1]})
+    first = service.login("alice")
+    assert service.current(first["run_id"])["page_id"] == "C"
+    state = json.loads((meta(tmp_path) / "state.json").read_text())["machine"]["group_order"]
+    assert state == {"order": [3, 1, 2], "seed": None, "algorithm": "forced"}
+    submit(service, first["run_id"], "next", {"1": ["Y", "N"]})
+    archive = service.reset_run("alice")
+    assert archive == tmp_path / "out" / "alice" / ".archive" / f"study-{first['run_id']}"
+    assert (archive / ".sessionkit" / "responses.csv").is_file() and not meta(tmp_path).exists()
+    with pytest.raises(RunnerStateError):
+        service.current(first["run_id"])
+    second = service.login("alice")
+    assert second["run_id"] != first["run_id"] and not second["resumed"] and second["nav_position"] == 1
+    with pytest.raises(ResponseLogError):
+        service.reset_run("nobody")
