@@ -147,15 +147,15 @@ class _Builder:
         parts.extend(child.tail or "" for child in element)
         return "".join(parts)
 
-    def note_results_only(self, element: etree._Element, xpath: str) -> None:
+    def note_results_only(self, element: etree._Element, attrs: dict[str, str], xpath: str) -> None:
         for attribute in RESULTS_ONLY_ATTRIBUTES.get(str(element.tag), ()):
-            if attribute in element.attrib:
+            if attribute in attrs:
                 self.results_only.append((attribute, self.location(element, xpath)))
 
     def session(self, root: etree._Element, sha256: str) -> Session:
         attrs = _attributes(root)
         invalid: set[str] = set()
-        self.note_results_only(root, "/Session")
+        self.note_results_only(root, attrs, "/Session")
         pages: list[Page] = []
         indices: tuple[int, ...] | None = None
         indices_location: Location | None = None
@@ -200,7 +200,7 @@ class _Builder:
     def page(self, element: etree._Element, index: int, xpath: str) -> Page:
         attrs = _attributes(element)
         invalid: set[str] = set()
-        self.note_results_only(element, xpath)
+        self.note_results_only(element, attrs, xpath)
         images: list[SessionImage] = []
         sets: list[QuestionSet] = []
         for child in element:

@@ -85,6 +85,7 @@ def _session_rules(session: Session, out: Findings) -> None:
             f"results-only item '{kind}' found {len(places)} time(s) (first at line "
             f"{location.line or 0}); it is ignored",
             location,
+            attribute=kind if kind in ("UserName", "PageComplete", "Rep") else None,
             subject=kind,
             found=len(places),
             related=places[1:5],

@@ -62,3 +62,22 @@ def test_load_session_unparsable_raises_even_when_not_strict(tmp_path: Path) -> 
 def test_schema_path_points_at_the_bundled_schema() -> None:
     path = schema_path()
     assert path.name == "session.xsd" and path.is_file()
+
+
+def test_results_copy_items_are_warnings(tmp_path: Path) -> None:
+    results = tmp_path / "results.xml"
+    results.write_text(
+        '<Session UserName="bob">\n<Page ID="p" PageComplete="Y" Rep="0"><QuestionSet>\n'
+        '<Question Type="Radio" Descriptor="q"><Option>a<Response LoginTime="t">Y</Response></Option>'
+        '<Option>b<Response>N</Response></Option></Question></QuestionSet></Page>\n<Login LoginTime="x"/></Session>'
+    )
+    problems = validate_session(results, check_files=False)
+    assert [(p.code, p.line, p.found) for p in problems] == [
+        ("SK304", 1, 1),
+        ("SK304", 2, 1),
+        ("SK304", 2, 1),
+        ("SK304", 3, 2),
+        ("SK304", 4, 1),
+    ]
+    assert not any(p.is_error for p in problems)
+    assert load_session(results).results_only_items == ("UserName", "PageComplete", "Rep", "Response", "Login")
