@@ -85,6 +85,51 @@ def inspect_command(image: str, as_json: bool, image_type: str | None, reference
         console.print(f"note: {note}")
 
 
+@main.command("convert")
+@click.argument("source", type=click.Path(exists=True, path_type=str))
+@click.argument("output", type=click.Path(dir_okay=False, path_type=str))
+@click.option(
+    "--type",
+    "image_type",
+    type=click.Choice(["Volume", "LabelMap", "Segmentation", "RTStruct"]),
+    default=None,
+    help="Read SOURCE as this session Image Type (e.g. a mask stored as a CT series: Segmentation).",
+)
+@click.option(
+    "--reference",
+    type=click.Path(exists=True, path_type=str),
+    default=None,
+    help="The image series SOURCE lies on: RTSTRUCT/SEG input, and required for DICOM SEG output (.dcm).",
+)
+def convert_command(source: str, output: str, image_type: str | None, reference: str | None) -> None:
+    """Convert SOURCE to OUTPUT (.nrrd, .nhdr, .seg.nrrd, .nii, .nii.gz, or DICOM SEG .dcm).
+
+    A DICOM series read as a Segmentation (a mask stored as a fake CT series) is its own
+    reference when --reference is not given.
+    """
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from sessionkit.errors import SessionKitError
+    from sessionkit.io import read_image, sniff_format, write_image
+
+    if reference is None and output.lower().endswith(".dcm") and sniff_format(source) == "dicom":
+        reference = source
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    console = Console(stderr=True)
+    try:
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+            task = progress.add_task(f"reading {source}", total=2)
+            image = read_image(source, image_type=image_type, reference=reference)
+            progress.update(task, advance=1, description=f"writing {output}")
+            write_image(image, output, reference=reference)
+            progress.update(task, advance=1)
+    except SessionKitError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc
+    click.echo(f"wrote {output} ({image.kind}, {list(image.grid.spatial_shape)})")
+
+
 @main.command("serve")
 @click.argument("session_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

@@ -6,11 +6,11 @@ in LPS mm with arrays ``(slice, row, column)``; :func:`read_image` picks the rea
 
 from sessionkit.io._common import ColorTable
 from sessionkit.io.describe import describe, describe_references
-from sessionkit.io.dicom_seg import read_dicom_seg
+from sessionkit.io.dicom_seg import read_dicom_seg, write_dicom_seg
 from sessionkit.io.dicom_series import read_dicom_mask_series, read_dicom_series
 from sessionkit.io.nifti import encode_nifti, read_nifti, read_nifti_bytes, write_nifti
 from sessionkit.io.nrrd import read_nrrd, write_nrrd
-from sessionkit.io.registry import ImageHeader, read_header, read_image, sniff_format
+from sessionkit.io.registry import ImageHeader, read_header, read_image, sniff_format, write_image
 from sessionkit.io.rtstruct import read_rtstruct
 from sessionkit.io.seg_nrrd import read_seg_nrrd, write_seg_nrrd
 
@@ -31,6 +31,8 @@ __all__ = [
     "read_rtstruct",
     "read_seg_nrrd",
     "sniff_format",
+    "write_dicom_seg",
+    "write_image",
     "write_nifti",
     "write_nrrd",
     "write_seg_nrrd",

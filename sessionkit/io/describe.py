@@ -9,6 +9,8 @@ import numpy as np
 import numpy.typing as npt
 
 from sessionkit.imaging import Segmentation, Volume
+from sessionkit.io.dicom_seg import read_dicom_seg_references
+from sessionkit.io.dicom_series import find_series
 from sessionkit.io.registry import sniff_format
 from sessionkit.io.rtstruct import find_reference
 
@@ -84,7 +86,7 @@ def describe(image: Volume | Segmentation) -> dict[str, Any]:
 def describe_references(
     path: str | Path, *, image_type: str | None = None, reference: str | Path | None = None
 ) -> dict[str, Any]:
-    """What an RT Structure Set references and whether it was found (empty for other files).
+    """What an RT Structure Set or DICOM SEG references and whether it was found (empty for other files).
 
     Returns
     -------
@@ -93,12 +95,23 @@ def describe_references(
         image used: the ``reference`` argument or the file found), ``matched_by`` (``given``,
         ``series``, ``frame_of_reference`` or ``none``).
     """
-    if image_type != "RTStruct" and sniff_format(path) != "rtstruct":
+    fmt = "rtstruct" if image_type == "RTStruct" else sniff_format(path)
+    if fmt == "rtstruct":
+        found = find_reference(path)
+        for_uid, series_uid, series_file, matched_by = (
+            found.frame_of_reference_uid,
+            found.series_instance_uid,
+            found.series_file,
+            found.matched_by,
+        )
+    elif fmt == "dicom_seg":
+        for_uid, series_uid = read_dicom_seg_references(path)
+        series_file, matched_by = find_series(Path(path), series_uid, for_uid)
+    else:
         return {}
-    found = find_reference(path)
     return {
-        "frame_of_reference_uid": found.frame_of_reference_uid,
-        "series_instance_uid": found.series_instance_uid,
-        "reference": str(reference) if reference is not None else (found.series_file and str(found.series_file)),
-        "matched_by": "given" if reference is not None else found.matched_by,
+        "frame_of_reference_uid": for_uid,
+        "series_instance_uid": series_uid,
+        "reference": str(reference) if reference is not None else (series_file and str(series_file)),
+        "matched_by": "given" if reference is not None else matched_by,
     }

@@ -12,18 +12,23 @@ Colours come from ``RecommendedDisplayCIELabValue`` converted to RGB by highdico
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
 import highdicom as hd
 import numpy as np
+import numpy.typing as npt
+import pydicom
 from pydicom.errors import InvalidDicomError
+from pydicom.sr.codedict import codes
 
-from sessionkit.errors import ImageReadError
+from sessionkit import __version__
+from sessionkit.errors import GeometryError, ImageReadError, SegmentationError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import RGB, Segmentation, Volume
 from sessionkit.io._common import DEFAULT_PALETTE, SparseMask, pack_segments, require_file
-from sessionkit.io.dicom_series import find_series, read_dicom_series_header
+from sessionkit.io.dicom_series import find_series, functional_item, ordered_series_files, read_dicom_series_header
 
 SEG_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
 LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
@@ -46,6 +51,16 @@ def referenced_series(dataset: Any) -> tuple[str | None, str | None]:
     return (None if for_uid is None else str(for_uid)), series_uid
 
 
+def read_dicom_seg_references(path: str | Path) -> tuple[str | None, str | None]:
+    """``(FrameOfReferenceUID, referenced SeriesInstanceUID)`` of a SEG file, without its pixels."""
+    file = require_file(path)
+    try:
+        header = pydicom.dcmread(str(file), stop_before_pixels=True)
+    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
+        raise ImageReadError(f"{file}: not a readable DICOM file ({exc})") from exc
+    return referenced_series(header)
+
+
 def _color(description: Any, index: int) -> RGB:
     lab = getattr(description, "RecommendedDisplayCIELabValue", None)
     if lab is None:
@@ -65,10 +80,10 @@ def _frame_slices(dataset: Any, grid: ImageGrid, source: str) -> list[int]:
         )
     indices = []
     for number, group in enumerate(dataset.PerFrameFunctionalGroupsSequence, start=1):
-        holder = group if "PlaneOrientationSequence" in group else shared
-        if holder is None or "PlaneOrientationSequence" not in holder:
+        plane = functional_item(group, shared, "PlaneOrientationSequence")
+        if plane is None:
             raise ImageReadError(f"{source}: frame {number} has no PlaneOrientationSequence")
-        orientation = np.array([float(v) for v in holder.PlaneOrientationSequence[0].ImageOrientationPatient])
+        orientation = np.array([float(v) for v in plane.ImageOrientationPatient])
         if np.max(np.abs(orientation - expected)) > 1e-4:
             raise ImageReadError(
                 f"{source}: frame {number} orientation {orientation.tolist()} differs from the reference image's "
@@ -133,6 +148,14 @@ def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path 
     labelmap = str(dataset.SOPClassUID) == LABELMAP_SOP_CLASS
     if str(getattr(dataset, "SegmentationType", "")) == "FRACTIONAL":
         frames = frames >= 0.5 * float(dataset.MaximumFractionalValue)
+    shared_sequence = getattr(dataset, "SharedFunctionalGroupsSequence", None)
+    shared = shared_sequence[0] if shared_sequence else None
+    frame_segments: list[int | None] = []
+    for number, group in enumerate(dataset.PerFrameFunctionalGroupsSequence, start=1):
+        identification = None if labelmap else functional_item(group, shared, "SegmentIdentificationSequence")
+        if not labelmap and identification is None:
+            raise ImageReadError(f"{file}: frame {number} has no SegmentIdentificationSequence")
+        frame_segments.append(None if identification is None else int(identification.ReferencedSegmentNumber))
     entries = []
     for index, description in enumerate(dataset.SegmentSequence):
         number = int(description.SegmentNumber)
@@ -142,8 +165,7 @@ def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path 
         for frame_index, slice_index in enumerate(slices):
             if labelmap:
                 pixels = frames[frame_index] == number
-            elif int(dataset.PerFrameFunctionalGroupsSequence[frame_index].SegmentIdentificationSequence[0]
-                     .ReferencedSegmentNumber) == number:  # fmt: skip
+            elif frame_segments[frame_index] == number:
                 pixels = frames[frame_index] > 0
             else:
                 continue
@@ -153,3 +175,84 @@ def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path 
         entries.append((str(number), name, _color(description, index), mask))
     layers, segments = pack_segments(entries, grid.spatial_shape)
     return Segmentation(layers=layers, grid=grid, segments=segments, frame_of_reference_uid=for_uid, source=str(file))
+
+
+def write_dicom_seg(
+    segmentation: Segmentation,
+    path: str | Path,
+    *,
+    reference: str | Path,
+    series_description: str = "sessionkit segmentation",
+) -> None:
+    """Write a Segmentation as a BINARY DICOM SEG referencing its source image series (highdicom).
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+        Must lie on the grid of the reference series (checked).
+    path : str or Path
+    reference : str or Path
+        One file or the folder of the single-frame image series the segmentation was drawn on;
+        the SEG copies its patient/study and references every slice.
+    series_description : str
+
+    Raises
+    ------
+    GeometryError
+        If the segmentation's grid differs from the series' grid (each difference is named).
+    ImageReadError
+        If the reference is not a readable single-frame series.
+    SegmentationError
+        If the segmentation has no segment.
+    """
+    grid, files = ordered_series_files(reference)
+    differences = grid.differences(segmentation.grid)
+    if differences:
+        raise GeometryError(
+            f"{segmentation.source or 'segmentation'}: grid differs from the reference series {reference}: "
+            f"{'; '.join(differences)}; resample it onto the series or pick the series it was drawn on"
+        )
+    if not segmentation.segments:
+        raise SegmentationError(f"{segmentation.source or 'segmentation'}: no segment to write")
+    sources = [pydicom.dcmread(str(file)) for file in files]
+    for source in sources:
+        if "SpecificCharacterSet" in source and not source.SpecificCharacterSet:
+            del source.SpecificCharacterSet  # an empty value means the default repertoire; highdicom refuses ''
+    masks = np.stack([segmentation.mask(segment) for segment in segmentation.segments], axis=-1)
+    descriptions = [
+        hd.seg.SegmentDescription(
+            segment_number=number,
+            segment_label=segment.name,
+            segmented_property_category=codes.SCT.Tissue,
+            segmented_property_type=codes.SCT.Tissue,
+            algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
+            display_color=hd.color.CIELabColor.from_rgb(*segment.color),
+        )
+        for number, segment in enumerate(segmentation.segments, start=1)
+    ]
+    with warnings.catch_warnings():
+        # highdicom re-checks person names copied from the source images; the writer cannot fix them
+        warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name")
+        try:
+            seg = _segmentation(sources, masks, descriptions, series_description)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise SegmentationError(f"cannot build a DICOM SEG on {reference}: {exc}") from exc
+    seg.save_as(str(path))
+
+
+def _segmentation(sources: list[Any], masks: npt.NDArray[np.bool_], descriptions: list[Any], description: str) -> Any:
+    return hd.seg.Segmentation(
+        source_images=sources,
+        pixel_array=masks.astype(np.uint8),
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=descriptions,
+        series_instance_uid=hd.UID(),
+        series_number=int(getattr(sources[0], "SeriesNumber", 0) or 0) + 1000,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="sessionkit",
+        manufacturer_model_name="sessionkit",
+        software_versions=__version__,
+        device_serial_number="0",
+        series_description=description,
+    )

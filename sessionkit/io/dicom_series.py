@@ -13,8 +13,9 @@ A series stored as a mask (binary values in a fake CT series, seed 004 / corpus 
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,13 +130,39 @@ def series_files(path: str | Path | Sequence[str | Path], series_instance_uid: s
     return next(iter(groups.values()))
 
 
+def _nearby_files(near: Path) -> Iterator[Path]:
+    """Files in ``near``'s folder, then elsewhere under its parent folder (sorted, at most SEARCH_LIMIT).
+
+    The walk is lazy and bounded and never starts at a filesystem root, so a file in a shallow
+    folder (``/tmp``) does not trigger a scan of the disk; unreadable folders are skipped.
+    """
+    seen = 0
+    first = near.parent
+    roots = [first] if first.parent == Path(first.anchor) else [first, first.parent]  # never walk "/"
+    for root in roots:
+        for folder, subfolders, names in os.walk(root):
+            subfolders.sort()
+            if root != first and Path(folder).is_relative_to(first):
+                subfolders[:] = []
+                continue
+            for name in sorted(names):
+                candidate = Path(folder) / name
+                if candidate == near or not candidate.is_file():
+                    continue
+                seen += 1
+                if seen > SEARCH_LIMIT:
+                    return
+                yield candidate
+
+
 def find_series(
     near: Path, series_instance_uid: str | None, frame_of_reference_uid: str | None
 ) -> tuple[Path | None, str]:
     """A file of the image series a derived object (RTSTRUCT, SEG) references.
 
-    Searches the grandparent folder of ``near`` recursively (at most :data:`SEARCH_LIMIT` files)
-    for an image with ``series_instance_uid``; failing that, for an image sharing
+    Searches the folder of ``near``, then the rest of its parent folder, recursively (at most
+    :data:`SEARCH_LIMIT` files, see :func:`_nearby_files`) for an image with
+    ``series_instance_uid``; failing that, for an image sharing
     ``frame_of_reference_uid`` (logged as a warning: corpus A2's references dangle).
 
     Returns
@@ -144,8 +171,7 @@ def find_series(
     matched_by : {"series", "frame_of_reference", "none"}
     """
     by_for: Path | None = None
-    candidates = sorted(p for p in near.parent.parent.rglob("*") if p.is_file() and p != near)[:SEARCH_LIMIT]
-    for candidate in candidates:
+    for candidate in _nearby_files(near):
         if not is_dicom(candidate):
             continue
         header = pydicom.dcmread(
@@ -275,7 +301,7 @@ def _load_slices(files: list[Path], *, stop_before_pixels: bool) -> tuple[dict[P
     return datasets, slices
 
 
-def _functional(group: Any, shared: Any, sequence: str) -> Any:
+def functional_item(group: Any, shared: Any, sequence: str) -> Any:
     """Item of a functional group macro, per-frame first, else shared (PS3.3 C.7.6.16)."""
     for holder in (group, shared):
         if holder is not None and sequence in holder:
@@ -295,11 +321,11 @@ def _frames(dataset: Any, file: Path) -> list[_Slice]:
     shared = shared_sequence[0] if shared_sequence else None
     slices = []
     for index, group in enumerate(groups):
-        position = _functional(group, shared, "PlanePositionSequence")
-        orientation = _functional(group, shared, "PlaneOrientationSequence")
+        position = functional_item(group, shared, "PlanePositionSequence")
+        orientation = functional_item(group, shared, "PlaneOrientationSequence")
         if position is None or orientation is None:
             raise ImageReadError(f"{file}: frame {index + 1} lacks PlanePositionSequence/PlaneOrientationSequence")
-        transform = _functional(group, shared, "PixelValueTransformationSequence")
+        transform = functional_item(group, shared, "PixelValueTransformationSequence")
         slope, intercept = _rescale(transform if transform is not None else dataset)
         slices.append(
             _Slice(
@@ -320,7 +346,7 @@ def _pixel_measures(dataset: Any) -> Any:
     groups = getattr(dataset, "PerFrameFunctionalGroupsSequence", None)
     if "PixelSpacing" in dataset or not groups:
         return dataset
-    measures = _functional(groups[0], shared_sequence[0] if shared_sequence else None, "PixelMeasuresSequence")
+    measures = functional_item(groups[0], shared_sequence[0] if shared_sequence else None, "PixelMeasuresSequence")
     if measures is None:
         raise ImageReadError("multi-frame image without PixelMeasuresSequence; pixel spacing unknown")
     measures.Rows, measures.Columns = dataset.Rows, dataset.Columns
@@ -344,6 +370,24 @@ def read_dicom_series_header(
     uid = getattr(first, "FrameOfReferenceUID", None)
     stored = f"{'int' if getattr(first, 'PixelRepresentation', 0) else 'uint'}{getattr(first, 'BitsAllocated', 16)}"
     return grid, None if uid is None else str(uid), stored
+
+
+def ordered_series_files(
+    path: str | Path | Sequence[str | Path], *, series_instance_uid: str | None = None
+) -> tuple[ImageGrid, list[Path]]:
+    """Grid of a single-frame series and its files in slice order (what a derived object references).
+
+    Raises
+    ------
+    ImageReadError
+        As :func:`read_dicom_series_header`, or for a multi-frame image.
+    """
+    files = series_files(path, series_instance_uid)
+    datasets, slices = _load_slices(files, stop_before_pixels=True)
+    if len(slices) != len(files):
+        raise ImageReadError(f"{files[0]}: a multi-frame image; expected a series of single-frame images")
+    grid, ordered = _geometry(slices, datasets[files[0]], str(path if isinstance(path, str | Path) else files[0]))
+    return grid, [item.path for item in ordered]
 
 
 def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instance_uid: str | None = None) -> Volume:

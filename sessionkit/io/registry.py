@@ -13,21 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sessionkit.errors import ImageReadError
+from sessionkit.errors import ImageReadError, SegmentationError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segmentation, Volume
 from sessionkit.io._common import ColorTable, labelmap_segmentation, require_file
-from sessionkit.io.dicom_seg import SEG_SOP_CLASSES, read_dicom_seg
+from sessionkit.io.dicom_seg import SEG_SOP_CLASSES, read_dicom_seg, write_dicom_seg
 from sessionkit.io.dicom_series import (
     read_dicom_mask_series,
     read_dicom_series,
     read_dicom_series_header,
     sop_class_uid,
 )
-from sessionkit.io.nifti import read_nifti, read_nifti_header
-from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, read_nrrd, read_nrrd_header
+from sessionkit.io.nifti import read_nifti, read_nifti_header, write_nifti
+from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, read_nrrd, read_nrrd_header, write_nrrd
 from sessionkit.io.rtstruct import RTSTRUCT_SOP_CLASS, read_rtstruct
-from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry
+from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry, write_seg_nrrd
 from sessionkit.io.sliceomatic_tag import is_sliceomatic_tag, read_sliceomatic_tag
 
 Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag"]
@@ -227,3 +227,46 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
         grid, dtype_np, frames = read_nifti_header(file)
         dtype = str(dtype_np)
     return ImageHeader(path=str(file), format=fmt, kind=kind, grid=grid, dtype=dtype, frames=frames)
+
+
+def write_image(
+    image: Volume | Segmentation,
+    path: str | Path,
+    *,
+    reference: str | Path | None = None,
+) -> None:
+    """Write ``image`` in the format its file name asks for.
+
+    ``.seg.nrrd`` (Slicer segmentation), ``.nrrd``/``.nhdr`` (volume or one-layer label map),
+    ``.nii``/``.nii.gz`` (volume, or label map: one layer), ``.dcm`` (DICOM SEG; needs
+    ``reference``, the image series it was drawn on).
+
+    Raises
+    ------
+    SegmentationError
+        If the format cannot hold the image (a Volume as ``.seg.nrrd``/DICOM SEG, several layers
+        as NIfTI or plain NRRD).
+    GeometryError
+        If a DICOM SEG's reference series has another grid.
+    """
+    name = Path(path).name.lower()
+    segmentation = image if isinstance(image, Segmentation) else None
+    if name.endswith((".seg.nrrd", ".dcm")) and segmentation is None:
+        raise SegmentationError(f"{path}: a volume cannot be written as a segmentation; use .nrrd or .nii.gz")
+    if name.endswith(".seg.nrrd") and segmentation is not None:
+        write_seg_nrrd(segmentation, path)
+    elif name.endswith(".dcm") and segmentation is not None:
+        if reference is None:
+            raise SegmentationError(f"{path}: a DICOM SEG references its image series; give --reference SERIES")
+        write_dicom_seg(segmentation, path, reference=reference)
+    elif name.endswith((".nrrd", ".nhdr")):
+        write_nrrd(image, path)
+    elif name.endswith((".nii", ".nii.gz")):
+        if segmentation is not None and segmentation.layers.shape[0] > 1:
+            raise SegmentationError(
+                f"{path}: the segmentation has {segmentation.layers.shape[0]} overlapping layers; NIfTI holds one. "
+                "Write .seg.nrrd or .dcm instead."
+            )
+        write_nifti(image, path)
+    else:
+        raise SegmentationError(f"{path}: unknown output format; use .seg.nrrd, .nrrd, .nhdr, .nii, .nii.gz or .dcm")
