@@ -54,6 +54,19 @@ class ServerConfigError(SessionKitError):
     """The server cannot start with the given options."""
 
 
+class RequestError(SessionKitError):
+    """An HTTP request the server refuses (malformed body, unknown resource, missing access token).
+
+    ``status`` is the HTTP status; ``code`` is ``HTTP<status>`` in the JSON error body (clarifications C1).
+    """
+
+    def __init__(self, message: str, status: int = 400, hint: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = f"HTTP{status}"
+        self.hint = hint
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation or runtime finding (validation-rules.md §4).

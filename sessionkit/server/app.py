@@ -35,7 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sessionkit import __version__
-from sessionkit.errors import ImageReadError, ResponseLogError, RunnerStateError, SegmentationError
+from sessionkit.errors import ImageReadError, RequestError, ResponseLogError, RunnerStateError, SegmentationError
 from sessionkit.responses.paths import validate_reader_id
 from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
 from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
@@ -51,19 +51,6 @@ _STATUS_OF_CODE = {"SK909": 409}
 
 Handler = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
-
-
-class HTTPProblem(Exception):
-    """A request the API refuses: HTTP status plus the JSON error body.
-
-    Internal to the server; raised by request parsing and turned into a response by :func:`_guard`.
-    """
-
-    def __init__(self, status: int, message: str, hint: str = "", code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code or f"HTTP{status}"
-        self.hint = hint
 
 
 def error_response(status: int, code: str, message: str, hint: str = "") -> JSONResponse:
@@ -98,8 +85,6 @@ class ReaderApi:
         self.service = service
         self.cache = cache
         self.access_token = access_token
-        # The service writes files; one submission at a time keeps its state transitions simple.
-        self._service_lock = threading.Lock()
         self._scenes: dict[int, Scene] = {}
         self._scenes_lock = threading.Lock()
 
@@ -113,19 +98,15 @@ class ReaderApi:
         offered = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE, "")
         return hmac.compare_digest(offered.encode(), self.access_token.encode())
 
-    async def _call_service(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a service call in the thread pool, one at a time."""
-
-        def locked() -> T:
-            with self._service_lock:
-                return function(*args, **kwargs)
-
-        return await run_in_threadpool(locked)
+    @staticmethod
+    async def _call_service(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a service call (file I/O, fsync) in the thread pool; the service locks each run itself."""
+        return await run_in_threadpool(function, *args, **kwargs)
 
     def _page(self, page_index: int) -> Page:
         """The session page at 1-based ``page_index``; 404 when there is none."""
         if not 1 <= page_index <= len(self.session.pages):
-            raise HTTPProblem(404, f"the session has no page {page_index}", "use the page index from /page")
+            raise RequestError(f"the session has no page {page_index}", 404, "use the page index from /page")
         return self.session.pages[page_index - 1]
 
     def _scene(self, page_index: int) -> Scene:
@@ -142,7 +123,7 @@ class ReaderApi:
     def _run_id(request: Request) -> str:
         run_id = str(request.path_params["run_id"])
         if not _RUN_ID.fullmatch(run_id):
-            raise HTTPProblem(404, f"no run {run_id!r}", "sign in again to get your run id")
+            raise RequestError(f"no run {run_id!r}", 404, "sign in again to get your run id")
         return run_id
 
     # -- routes ------------------------------------------------------------------------------
@@ -160,11 +141,11 @@ class ReaderApi:
         body = await _json_object(request)
         reader_id = body.get("reader_id")
         if not isinstance(reader_id, str):
-            raise HTTPProblem(400, "reader_id must be a string", 'send {"reader_id": "reader01"}')
+            raise RequestError("reader_id must be a string", 400, 'send {"reader_id": "reader01"}')
         try:
             validate_reader_id(reader_id)
         except ResponseLogError as exc:
-            raise HTTPProblem(400, str(exc), "for example reader01") from exc
+            raise RequestError(str(exc), 400, "for example reader01") from exc
         result = await self._call_service(self.service.login, reader_id)
         response = JSONResponse({**result, "server_time": _now_iso()})
         if self.access_token is not None:
@@ -192,11 +173,11 @@ class ReaderApi:
         elif page_text.isdigit():
             page_index = int(page_text)
         else:
-            raise HTTPProblem(400, f"page {page_text!r} is not a page number", "use ?page=<1-based page index>")
+            raise RequestError(f"page {page_text!r} is not a page number", 400, "use ?page=<1-based page index>")
         scene = await run_in_threadpool(self._scene, page_index)
         source = scene.volume(key)
         if source is None:
-            raise HTTPProblem(404, f"page {page_index} has no volume {key!r}", "use a URL from /page")
+            raise RequestError(f"page {page_index} has no volume {key!r}", 404, "use a URL from /page")
         data = await run_in_threadpool(self.cache.nifti, source)
         # Niivue gunzips the body itself: no Content-Encoding header.
         return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "private, max-age=3600"})
@@ -208,17 +189,17 @@ class ReaderApi:
         state_version = body.get("state_version")
         transition = body.get("transition")
         if not isinstance(state_version, int) or isinstance(state_version, bool):
-            raise HTTPProblem(400, "state_version must be an integer", "send the state_version from /page")
+            raise RequestError("state_version must be an integer", 400, "send the state_version from /page")
         if transition not in SUBMIT_TRANSITIONS:
-            raise HTTPProblem(
-                400, f"unknown transition {transition!r}", f"use one of {', '.join(sorted(SUBMIT_TRANSITIONS))}"
+            raise RequestError(
+                f"unknown transition {transition!r}", 400, f"use one of {', '.join(sorted(SUBMIT_TRANSITIONS))}"
             )
         answers = _answers(body.get("answers", {}))
         viewer_state = body.get("viewer_state")
         client = body.get("client", "")
         started_at = body.get("started_at")
         if not isinstance(client, str) or not (started_at is None or isinstance(started_at, str)):
-            raise HTTPProblem(400, "client and started_at must be strings", "")
+            raise RequestError("client and started_at must be strings", 400, "send them as JSON strings")
         result = await self._call_service(
             self.service.submit,
             run_id,
@@ -241,7 +222,7 @@ class ReaderApi:
                 return error_response(401, "HTTP401", "access token missing or wrong", "sign in with your access token")
             try:
                 return await handler(request)
-            except HTTPProblem as exc:
+            except RequestError as exc:
                 return error_response(exc.status, exc.code, str(exc), exc.hint)
             except RunnerStateError as exc:
                 return error_response(_refusal_status(exc.code), exc.code, str(exc), exc.hint)
@@ -300,21 +281,21 @@ async def _json_object(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HTTPProblem(400, f"request body is not JSON: {exc}", "send a JSON object") from exc
+        raise RequestError(f"request body is not JSON: {exc}", 400, "send a JSON object") from exc
     if not isinstance(body, dict):
-        raise HTTPProblem(400, "request body must be a JSON object", "send a JSON object")
+        raise RequestError("request body must be a JSON object", 400, "send a JSON object")
     return body
 
 
 def _answers(value: object) -> dict[str, list[str]]:
     """Validate ``answers``: ``{"<question index>": ["<value per option>", ...]}``."""
     if not isinstance(value, dict):
-        raise HTTPProblem(400, "answers must be an object", 'send {"1": ["Y", "N"], ...}')
+        raise RequestError("answers must be an object", 400, 'send {"1": ["Y", "N"], ...}')
     answers: dict[str, list[str]] = {}
     for key, values in value.items():
         if not key.isdigit() or not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise HTTPProblem(
-                400, f"answers[{key!r}] must be a list of strings keyed by question index", 'send {"1": ["Y", "N"]}'
+            raise RequestError(
+                f"answers[{key!r}] must be a list of strings keyed by question index", 400, 'send {"1": ["Y", "N"]}'
             )
         answers[key] = values
     return answers
