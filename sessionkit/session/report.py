@@ -8,6 +8,7 @@ one testsuite per file; ``github``: workflow commands with escaped properties.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from importlib import metadata
 from typing import Protocol
@@ -67,6 +68,17 @@ def format_text(reports: Sequence[FileReport]) -> list[str]:
     return [problem.format_text() for report in reports for problem in report.problems]
 
 
+def _json_safe(value: object) -> object:
+    """Replace non-finite floats (not representable in JSON) by their text, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
 def format_json(reports: Sequence[FileReport]) -> str:
     """The JSON envelope of validation-rules §4 as one UTF-8 document."""
     errors, warnings = counts(reports)
@@ -74,11 +86,12 @@ def format_json(reports: Sequence[FileReport]) -> str:
         "tool": "sessionkit",
         "version": tool_version(),
         "files": [
-            {"path": r.file, "sha256": r.sha256 or None, "problems": [p.to_dict() for p in r.problems]} for r in reports
+            {"path": r.file, "sha256": r.sha256 or None, "problems": [_json_safe(p.to_dict()) for p in r.problems]}
+            for r in reports
         ],
         "summary": {"errors": errors, "warnings": warnings},
     }
-    return json.dumps(document, indent=2, ensure_ascii=False, default=str)
+    return json.dumps(document, indent=2, ensure_ascii=False, default=str, allow_nan=False)
 
 
 def format_junit(reports: Sequence[FileReport], warnings_as_errors: bool = False) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from lxml import etree
 
@@ -122,3 +123,13 @@ def test_usage_errors() -> None:
     assert _run()[0] == 2
     assert _run(VALID, "--format", "xml")[0] == 2
     assert _run(VALID, "--images-root", "/no/such/dir")[0] == 2
+
+
+def test_json_is_strict_with_non_finite_values(tmp_path: Path) -> None:
+    session = tmp_path / "inf.xml"
+    session.write_text(WARNING_ONLY.replace('Type="Volume"', 'Type="Volume" ZoomFactor="INF"'))
+    code, output = _run(str(session), "--format", "json", "--no-files")
+    assert code == 1
+    document = json.loads(output, parse_constant=lambda name: pytest.fail(f"non-standard JSON constant {name}"))
+    found = [p["found"] for p in document["files"][0]["problems"] if p["code"] == "SK518"]
+    assert found == ["inf"]
