@@ -153,11 +153,20 @@ class ReaderApi:
         return response
 
     async def page(self, request: Request) -> Response:
-        """``GET /api/runs/{run_id}/page``: current position, questions, answers and its Scene."""
+        """``GET /api/runs/{run_id}/page``: current position, questions, answers and its Scene.
+
+        When the page's label images cannot be read, ``scene`` is ``None`` and ``scene_error`` says
+        why (SK901): the reader still sees and answers the questions.
+        """
         run_id = self._run_id(request)
         current = await self._call_service(self.service.current, run_id)
-        scene = await run_in_threadpool(self._scene, int(current["page_index"]))
-        return JSONResponse({**current, "scene": scene_json(scene, run_id), "server_time": _now_iso()})
+        extra: dict[str, Any] = {"scene": None, "scene_error": None}
+        try:
+            scene = await run_in_threadpool(self._scene, int(current["page_index"]))
+            extra["scene"] = scene_json(scene, run_id)
+        except (ImageReadError, SegmentationError) as exc:
+            extra["scene_error"] = {"code": "SK901", "message": str(exc), "hint": "tell the study coordinator"}
+        return JSONResponse({**current, **extra, "server_time": _now_iso()})
 
     async def volume(self, request: Request) -> Response:
         """``GET /api/runs/{run_id}/volumes/{key}.nii.gz[?page=N]``: gzipped NIfTI for Niivue.

@@ -177,6 +177,8 @@
     updateControls();
     if (data.scene && data.scene.page_index !== state.shownPageIndex) {
       showScene(data.scene);
+    } else if (!data.scene) {
+      showSceneError(data.scene_error);
     }
   }
 
@@ -504,6 +506,18 @@
     hook.readyPage = scene.page_index;
     hook.renderCount += 1;
     grid.dataset.ready = "yes";
+  }
+
+  /** The page's images could not be prepared (SK901): say so; the questions stay usable. */
+  function showSceneError(error) {
+    state.sceneGeneration += 1;
+    disposeViews();
+    state.shownPageIndex = null;
+    const grid = $("viewer");
+    grid.className = "viewer layout-none";
+    grid.replaceChildren(note("The images of this page could not be shown: " +
+      ((error && error.message) || "unknown error"), true));
+    hook.lastError = error || null;
   }
 
   function note(text, isError) {

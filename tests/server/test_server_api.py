@@ -314,3 +314,33 @@ def test_labelmap_colours_come_from_the_roi_color_file(tmp_path: Path) -> None:
     served = nib.Nifti1Image.from_bytes(gzip.decompress(client.get(label_layer["url"]).content))
     assert int(served.header["intent_code"]) == 1002
     assert sorted(np.unique(np.asarray(served.dataobj)).tolist()) == [0, 1, 2]
+
+
+def test_unreadable_label_image_keeps_the_questions_usable(tmp_path: Path) -> None:
+    grid = ImageGrid((4, 6, 6), np.eye(4))
+    (tmp_path / "images").mkdir()
+    write_nrrd(Volume(np.zeros((4, 6, 6), dtype=np.int16), grid), tmp_path / "images" / "ct.nrrd")
+    (tmp_path / "images" / "broken.seg.nrrd").write_bytes(b"NRRD0004\nthis is not a header\n")
+    session = tmp_path / "broken_session.xml"
+    session.write_text(
+        """<Session ContourVisibility="Fill">
+  <Page ID="P1" Layout="OneUpRedSlice">
+    <Image ID="CT" Type="Volume"><Path>images/ct.nrrd</Path><DefaultDestination>Red</DefaultDestination>
+      <DefaultOrientation>Axial</DefaultOrientation><Layer>Background</Layer></Image>
+    <Image ID="Seg" Type="Segmentation"><Path>images/broken.seg.nrrd</Path><DefaultDestination>Red</DefaultDestination>
+      <Layer>Segmentation</Layer><ROIs ROIVisibilityCode="All"/></Image>
+    <QuestionSet ID="Q"><Question Type="Radio" Descriptor="Seen?"><Option>Yes</Option><Option>No</Option></Question>
+    </QuestionSet>
+  </Page>
+</Session>
+""",
+        encoding="utf-8",
+    )
+    client = TestClient(create_app(session, results_root=tmp_path / "runs"))
+    run_id = _login(client)["run_id"]
+    page = _page(client, run_id)
+    assert page["scene"] is None
+    assert page["scene_error"]["code"] == "SK901" and "broken.seg.nrrd" in page["scene_error"]["message"]
+    assert page["question_set"]["questions"][0]["descriptor"] == "Seen?"
+    volume = client.get(f"/api/runs/{run_id}/volumes/i2-Seg-L0.nii.gz?page=1")
+    assert volume.status_code == 500 and volume.json()["code"] == "SK901"
