@@ -24,13 +24,14 @@ from sessionkit.io.dicom_series import (
     read_dicom_series_header,
     sop_class_uid,
 )
+from sessionkit.io.metaimage import is_metaimage, read_metaimage
 from sessionkit.io.nifti import read_nifti, read_nifti_header, write_nifti
 from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, read_nrrd, read_nrrd_header, write_nrrd
 from sessionkit.io.rtstruct import RTSTRUCT_SOP_CLASS, read_rtstruct
 from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry, write_seg_nrrd
 from sessionkit.io.sliceomatic_tag import is_sliceomatic_tag, read_sliceomatic_tag
 
-Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag"]
+Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag", "metaimage"]
 
 #: ``Image@Type`` values (session-format §6.3).
 IMAGE_TYPES = ("Volume", "VolumeSequence", "Vector", "LabelMap", "Segmentation", "RTStruct")
@@ -44,7 +45,7 @@ class ImageHeader:
     Attributes
     ----------
     path : str
-    format : {"nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag"}
+    format : {"nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag", "metaimage"}
     kind : {"volume", "segmentation"}
         ``segmentation`` for ``.seg.nrrd`` files and for any file read with a LabelMap/Segmentation
         type hint.
@@ -53,6 +54,8 @@ class ImageHeader:
         Voxel type as stored (numpy name).
     frames : int
         Number of frames (1 for a 3-D image).
+    frame_of_reference_uid : str or None
+        DICOM FrameOfReferenceUID where the file carries one (validation rule SK808, C4).
     """
 
     path: str
@@ -61,6 +64,7 @@ class ImageHeader:
     grid: ImageGrid
     dtype: str
     frames: int = 1
+    frame_of_reference_uid: str | None = None
 
 
 def _is_nifti_magic(head: bytes) -> bool:
@@ -97,10 +101,13 @@ def sniff_format(path: str | Path) -> Format:
         return "dicom_seg" if sop_class in SEG_SOP_CLASSES else "dicom"
     if is_sliceomatic_tag(head):
         return "sliceomatic_tag"
+    if is_metaimage(head):
+        return "metaimage"
     found = f"first bytes {head[:8]!r}"
     raise ImageReadError(
-        f"{file}: unsupported image format ({found}); expected NRRD (.nrrd/.nhdr), Slicer .seg.nrrd or "
-        "NIfTI (.nii/.nii.gz), DICOM or SliceOmatic .tag. Convert the file, or check Image@Type and DicomRead."
+        f"{file}: unsupported image format ({found}); expected NRRD (.nrrd/.nhdr), Slicer .seg.nrrd, "
+        "NIfTI (.nii/.nii.gz), DICOM, SliceOmatic .tag or MetaImage (.mha/.mhd). "
+        "Convert the file, or check Image@Type and DicomRead."
     )
 
 
@@ -167,7 +174,7 @@ def read_image(
         if fmt == "sliceomatic_tag":
             return read_sliceomatic_tag(file, color_table=color_table)
         return read_seg_nrrd(file)
-    volume = read_nrrd(file) if fmt == "nrrd" else read_nifti(file)
+    volume = {"nrrd": read_nrrd, "nifti": read_nifti, "metaimage": read_metaimage}[fmt](file)
     frames = volume.array.shape[0] if volume.array.ndim == 4 else 1
     if image_type in _LABEL_TYPES:
         if frames > 1:
@@ -207,11 +214,13 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
     _check_type(image_type, file)
     fmt = "rtstruct" if image_type == "RTStruct" else sniff_format(file)
     kind: Literal["volume", "segmentation"] = "segmentation" if image_type in _LABEL_TYPES else "volume"
+    for_uid: str | None = None
     if fmt in ("rtstruct", "dicom_seg"):
         # derived objects carry no grid of their own: read them onto their reference
-        grid, dtype, frames, kind = read_image(file, image_type=image_type).grid, "uint8", 1, "segmentation"
+        image = read_image(file, image_type=image_type)
+        grid, dtype, frames, kind, for_uid = image.grid, "uint8", 1, "segmentation", image.frame_of_reference_uid
     elif fmt == "dicom":
-        grid, _, dtype = read_dicom_series_header(file)
+        grid, for_uid, dtype = read_dicom_series_header(file)
         frames = 1
     elif fmt == "sliceomatic_tag":
         grid, dtype, frames, kind = read_sliceomatic_tag(file).grid, "uint8", 1, "segmentation"
@@ -223,10 +232,15 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
             grid, other = nrrd_geometry(header, str(file))
             frames = 1 if other is None else int(header["sizes"][other])
         dtype = str(nrrd_dtype(header))
+    elif fmt == "metaimage":
+        volume = read_metaimage(file)
+        grid, dtype, frames = volume.grid, str(volume.array.dtype), 1
     else:
         grid, dtype_np, frames = read_nifti_header(file)
         dtype = str(dtype_np)
-    return ImageHeader(path=str(file), format=fmt, kind=kind, grid=grid, dtype=dtype, frames=frames)
+    return ImageHeader(
+        path=str(file), format=fmt, kind=kind, grid=grid, dtype=dtype, frames=frames, frame_of_reference_uid=for_uid
+    )
 
 
 def write_image(
