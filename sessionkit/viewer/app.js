@@ -462,6 +462,8 @@
 
   function bindControls() {
     $("questions").addEventListener("input", markDraft);
+    // Enter in a text field must not submit the form (that would reload the page).
+    $("question-form").addEventListener("submit", (event) => event.preventDefault());
     window.addEventListener("pagehide", autosaveOnHide);
     $("previous-button").addEventListener("click", () => submit("previous"));
     $("next-button").addEventListener("click", () => submit("next"));

@@ -139,6 +139,8 @@ def test_reader_answers_every_question_type_and_finishes(
     assert page.evaluate("window.sessionkit.lastError.code") == "SK910"
 
     _answer_page1(page)
+    page.press("#q4-o1", "Enter")  # must not submit the form (a reload would lose the draft)
+    assert page.evaluate("window.sessionkit.readyPage") == 1 and page.input_value("#q4-o1") == "looks fine"
     _click_and_wait(page, "#next-button", 2)
 
     # Page 2: two viewports; only the two lungs are shown (ROIVisibilityCode="Select").
