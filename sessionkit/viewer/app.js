@@ -60,6 +60,9 @@
     Warm1: "warm", Warm2: "warm", Warm3: "warm", Cool1: "cool", Cool2: "cool", Cool3: "cool",
   };
 
+  /** sessionStorage key of the signed-in reader id (per tab; cleared when the tab closes). */
+  const READER_KEY = "sessionkit.reader";
+
   const ANSWERABLE = new Set(["Radio", "CheckBox", "Text", "IntegerValue", "FloatValue"]);
 
   // ---------------------------------------------------------------------------------------------
@@ -126,6 +129,12 @@
       $("login-error").textContent = "The server is not answering: " + err.message;
     }
     $("login-form").addEventListener("submit", onLogin);
+    // A reload of the tab signs in again with the same id (kept for this tab only).
+    const remembered = sessionStorage.getItem(READER_KEY);
+    if (remembered) {
+      $("reader-id").value = remembered;
+      $("login-form").requestSubmit();
+    }
   }
 
   async function onLogin(event) {
@@ -138,6 +147,7 @@
       const login = await api("POST", "/api/login", { reader_id: readerId });
       state.runId = login.run_id;
       state.readerId = readerId;
+      sessionStorage.setItem(READER_KEY, readerId);
       $("reader").textContent = "Reader: " + readerId;
       $("login-screen").hidden = true;
       $("reading-screen").hidden = false;

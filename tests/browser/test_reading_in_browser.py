@@ -143,6 +143,11 @@ def test_reader_answers_every_question_type_and_finishes(
     assert page.evaluate("window.sessionkit.readyPage") == 1 and page.input_value("#q4-o1") == "looks fine"
     _click_and_wait(page, "#next-button", 2)
 
+    # A reload of the tab signs in again by itself and comes back to page 2.
+    page.reload()
+    _wait_page(page, 2)
+    assert "resuming" in str(page.text_content("#banner"))
+
     # Page 2: two viewports; only the two lungs are shown (ROIVisibilityCode="Select").
     assert page.locator("#view-Red").count() == 1 and page.locator("#view-Yellow").count() == 1
     counts, _ = _colour_counts(page, "Red")
