@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 from _dicom_synth import write_series
+from _timing import best_of_pair
 
 from sessionkit.io import read_dicom_series
 
@@ -27,15 +27,6 @@ def read_sitk(folder: Path) -> np.ndarray:
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(folder)))
     return sitk.GetArrayFromImage(reader.Execute())
-
-
-def best_of(repeat: int, work: object) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:
@@ -48,8 +39,7 @@ def main() -> None:
         write_series(folder, args.slices)
         ours, theirs = read_dicom_series(folder), read_sitk(folder)
         same = np.array_equal(ours.array, theirs)
-        peer = best_of(args.repeat, lambda: read_sitk(folder))
-        mine = best_of(args.repeat, lambda: read_dicom_series(folder))
+        peer, mine = best_of_pair(args.repeat, lambda: read_sitk(folder), lambda: read_dicom_series(folder))
         tracemalloc.start()
         volume = read_dicom_series(folder)
         _, peak = tracemalloc.get_traced_memory()

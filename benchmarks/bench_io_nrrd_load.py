@@ -10,30 +10,20 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import nrrd
 import numpy as np
+from _timing import best_of_pair
 
 from sessionkit.io import read_nrrd
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
-def best_of(repeat: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rng = np.random.default_rng(0)
@@ -52,8 +42,9 @@ def main() -> None:
             files.insert(0, CORPUS / "D-segnrrd-slicerio" / "CTChest4.nrrd")
         print(f"{'file':32} {'pynrrd s':>10} {'sessionkit s':>13} {'ratio':>7}")
         for path in files:
-            peer = best_of(args.repeat, lambda p=path: nrrd.read(str(p), index_order="C"))
-            ours = best_of(args.repeat, lambda p=path: read_nrrd(p))
+            peer, ours = best_of_pair(
+                args.repeat, lambda p=path: nrrd.read(str(p), index_order="C"), lambda p=path: read_nrrd(p)
+            )
             print(f"{path.name:32} {peer:10.4f} {ours:13.4f} {ours / peer:7.2f}")
 
 

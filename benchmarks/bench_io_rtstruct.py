@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from _dicom_synth import ORIGIN_XY, PIXEL, write_rtstruct, write_series
+from _timing import best_of
 from rt_utils import RTStructBuilder
 
 from sessionkit.io import read_dicom_series, read_image, read_rtstruct
@@ -59,15 +58,6 @@ def scene(slices: int, size: int) -> tuple[dict[str, list[tuple[int, np.ndarray]
             rois["ring"] += [(k, outer), (k, inner)]
             truth["ring"][k] = inside_convex(outer, size) & ~inside_convex(inner, size)
     return rois, truth
-
-
-def best_of(repeat: int, work: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def rt_utils_masks(builder: RTStructBuilder, names: list[str]) -> dict[str, np.ndarray]:
