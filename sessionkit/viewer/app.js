@@ -582,6 +582,7 @@
         crosshairWidth: 0,
         isNearestInterpolation: true, // label edges stay sharp
         isRadiologicalConvention: true,
+        sagittalNoseLeft: true, // as Slicer's sagittal view: anterior on the left
         dragAndDropEnabled: false,
         multiplanarShowRender: 0, // never a 3-D tile
         logLevel: "warn",
