@@ -27,11 +27,14 @@ from sessionkit.io.dicom_series import (
 from sessionkit.io.metaimage import is_metaimage, read_metaimage
 from sessionkit.io.nifti import read_nifti, read_nifti_header, write_nifti
 from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, read_nrrd, read_nrrd_header, write_nrrd
+from sessionkit.io.picture import is_picture, read_picture
 from sessionkit.io.rtstruct import RTSTRUCT_SOP_CLASS, read_rtstruct
 from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry, write_seg_nrrd
 from sessionkit.io.sliceomatic_tag import is_sliceomatic_tag, read_sliceomatic_tag
 
-Format = Literal["nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag", "metaimage"]
+Format = Literal[
+    "nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag", "metaimage", "picture"
+]
 
 #: ``Image@Type`` values (session-format §6.3).
 IMAGE_TYPES = ("Volume", "VolumeSequence", "Vector", "LabelMap", "Segmentation", "RTStruct")
@@ -45,7 +48,8 @@ class ImageHeader:
     Attributes
     ----------
     path : str
-    format : {"nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag", "metaimage"}
+    format : {"nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag", "metaimage", \
+"picture"}
     kind : {"volume", "segmentation"}
         ``segmentation`` for ``.seg.nrrd`` files and for any file read with a LabelMap/Segmentation
         type hint.
@@ -103,10 +107,12 @@ def sniff_format(path: str | Path) -> Format:
         return "sliceomatic_tag"
     if is_metaimage(head):
         return "metaimage"
+    if is_picture(head):
+        return "picture"
     found = f"first bytes {head[:8]!r}"
     raise ImageReadError(
         f"{file}: unsupported image format ({found}); expected NRRD (.nrrd/.nhdr), Slicer .seg.nrrd, "
-        "NIfTI (.nii/.nii.gz), DICOM, SliceOmatic .tag or MetaImage (.mha/.mhd). "
+        "NIfTI (.nii/.nii.gz), DICOM, SliceOmatic .tag, MetaImage (.mha/.mhd), PNG or JPEG. "
         "Convert the file, or check Image@Type and DicomRead."
     )
 
@@ -174,7 +180,8 @@ def read_image(
         if fmt == "sliceomatic_tag":
             return read_sliceomatic_tag(file, color_table=color_table)
         return read_seg_nrrd(file)
-    volume = {"nrrd": read_nrrd, "nifti": read_nifti, "metaimage": read_metaimage}[fmt](file)
+    readers = {"nrrd": read_nrrd, "nifti": read_nifti, "metaimage": read_metaimage, "picture": read_picture}
+    volume = readers[fmt](file)
     frames = volume.array.shape[0] if volume.array.ndim == 4 else 1
     if image_type in _LABEL_TYPES:
         if frames > 1:
@@ -232,8 +239,8 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
             grid, other = nrrd_geometry(header, str(file))
             frames = 1 if other is None else int(header["sizes"][other])
         dtype = str(nrrd_dtype(header))
-    elif fmt == "metaimage":
-        volume = read_metaimage(file)
+    elif fmt in ("metaimage", "picture"):
+        volume = read_metaimage(file) if fmt == "metaimage" else read_picture(file)
         grid, dtype, frames = volume.grid, str(volume.array.dtype), 1
     else:
         grid, dtype_np, frames = read_nifti_header(file)
