@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from PIL import Image
 
@@ -61,13 +62,23 @@ def _refusal(page: Any, button: str) -> str:
     return str(page.text_content("#message"))
 
 
-def _colour_counts(page: Any, destination: str) -> tuple[dict[tuple[int, int, int], int], float]:
-    """Exact-colour pixel counts in a screenshot of one viewport's canvas, and its non-black fraction."""
-    shot = Image.open(io.BytesIO(page.locator(f"#view-{destination}").screenshot())).convert("RGB")
-    pixels = np.asarray(shot).reshape(-1, 3)
+def _screenshot(page: Any, destination: str) -> npt.NDArray[np.uint8]:
+    """RGB pixels ``(row, column, 3)`` of one viewport's canvas."""
+    png = page.locator(f"#view-{destination}").screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _colour_counts(shot: npt.NDArray[np.uint8]) -> tuple[dict[tuple[int, int, int], int], float]:
+    """Exact-colour pixel counts of a screenshot, and its non-black fraction."""
+    pixels = shot.reshape(-1, 3)
     colours, numbers = np.unique(pixels, axis=0, return_counts=True)
     counts = {(int(r), int(g), int(b)): int(n) for (r, g, b), n in zip(colours, numbers, strict=True)}
     return counts, 1 - counts.get((0, 0, 0), 0) / len(pixels)
+
+
+def _mean_column(shot: npt.NDArray[np.uint8], rgb: tuple[int, int, int]) -> float:
+    """Mean screen column of the pixels of exactly ``rgb``."""
+    return float(np.nonzero(np.all(shot == np.array(rgb, dtype=np.uint8), axis=-1))[1].mean())
 
 
 def _segment_colours(page: Any, destination: str) -> dict[str, tuple[tuple[int, int, int], bool]]:
@@ -119,13 +130,17 @@ def test_reader_answers_every_question_type_and_finishes(
     _wait_page(page, 1)
 
     # First page: the CT with all seven segments in their own colours.
-    counts, non_black = _colour_counts(page, "Red")
+    shot = _screenshot(page, "Red")
+    counts, non_black = _colour_counts(shot)
     assert non_black > 0.2, "the canvas is (nearly) blank"
     colours = _segment_colours(page, "Red")
     assert len(colours) == 7 and all(visible for _, visible in colours.values())
     shown = {name: counts.get(rgb, 0) for name, (rgb, _) in colours.items()}
     for name in ("right lung", "left lung", "tissue", "ribs"):
         assert shown[name] > 100, f"segment {name!r} colour barely on screen: {shown}"
+    # Radiological convention: the patient's right lung is on the left of the screen.
+    right, left = (_mean_column(shot, colours[name][0]) for name in ("right lung", "left lung"))
+    assert right < shot.shape[1] / 2 < left
     assert (
         page.text_content("#questions .question[data-type='InfoBox']")
         .strip()
@@ -150,7 +165,7 @@ def test_reader_answers_every_question_type_and_finishes(
 
     # Page 2: two viewports; only the two lungs are shown (ROIVisibilityCode="Select").
     assert page.locator("#view-Red").count() == 1 and page.locator("#view-Yellow").count() == 1
-    counts, _ = _colour_counts(page, "Red")
+    counts, _ = _colour_counts(_screenshot(page, "Red"))
     colours = _segment_colours(page, "Red")
     assert counts.get(colours["right lung"][0], 0) > 100 and counts.get(colours["left lung"][0], 0) > 100
     assert counts.get(colours["ribs"][0], 0) == 0 and counts.get(colours["tissue"][0], 0) == 0
