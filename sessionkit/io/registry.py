@@ -48,8 +48,8 @@ class ImageHeader:
     Attributes
     ----------
     path : str
-    format : {"nrrd", "seg_nrrd", "nifti", "dicom", "rtstruct", "dicom_seg", "sliceomatic_tag", "metaimage", \
-"picture"}
+    format : str
+        One of :data:`Format`, as :func:`sniff_format` decided.
     kind : {"volume", "segmentation"}
         ``segmentation`` for ``.seg.nrrd`` files and for any file read with a LabelMap/Segmentation
         type hint.
