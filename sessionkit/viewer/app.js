@@ -149,6 +149,7 @@
       state.readerId = readerId;
       sessionStorage.setItem(READER_KEY, readerId);
       $("reader").textContent = "Reader: " + readerId;
+      $("signout-button").hidden = false;
       $("login-screen").hidden = true;
       $("reading-screen").hidden = false;
       if (login.complete) {
@@ -444,6 +445,12 @@
     }
   }
 
+  /** Back to the sign-in form (a shared workstation's next reader must not resume this run). */
+  function signOut() {
+    sessionStorage.removeItem(READER_KEY);
+    window.location.reload(); // unsaved edits are autosaved on the way out
+  }
+
   /** Autosave (reading-flow §4): a page closed with unsaved edits sends them as a beacon. */
   function autosaveOnHide() {
     const data = state.current;
@@ -478,6 +485,7 @@
     $("previous-button").addEventListener("click", () => submit("previous"));
     $("next-button").addEventListener("click", () => submit("next"));
     $("bookmark-button").addEventListener("click", () => submit("goto_bookmark"));
+    $("signout-button").addEventListener("click", signOut);
     $("finish-button").addEventListener("click", async () => {
       if (await confirmWith("Finish the session and lock your answers?", "Finish")) submit("finish");
     });

@@ -192,6 +192,9 @@ def test_reader_answers_every_question_type_and_finishes(
     )
     assert page.evaluate("window.sessionkit.state.current.complete") is True
     assert page.is_disabled("#q1-o1")  # locked after Finish
+    page.click("#signout-button")  # back to the sign-in form, not resumed on reload
+    page.wait_for_selector("#login-screen:not([hidden])")
+    assert page.input_value("#reader-id") == "" and page.is_hidden("#reading-screen")
     assert errors == []
     page.close()
 
