@@ -50,13 +50,15 @@ from sessionkit.runner.navigation import Instance, group_order, progress_text
 from sessionkit.runner.requirements import page_issues
 from sessionkit.runner.rows import RowContext, response_rows
 from sessionkit.session import load_session
-from sessionkit.session.model import Session, SessionImage
+from sessionkit.session.model import Page, Session, SessionImage
 
 #: ``kind`` values of annotations.csv (reading-flow §14.3); READER_EDITS need an editable page.
 ANNOTATION_KINDS = frozenset({"labelmap", "redisplay", "merge", "line", "line_deleted"})
 READER_EDITS = frozenset({"labelmap", "line", "line_deleted"})
 #: Kinds that give an image node a label map (SK915: "no contours drawn — continue?").
 LABEL_KINDS = frozenset({"labelmap", "redisplay", "merge"})
+#: Image types a reader may draw a label map on (reading-flow §11).
+DRAWABLE_TYPES = frozenset({"Volume", "VolumeSequence"})
 #: Transitions a submission may carry (clarifications C1 names; ``goto_bookmark`` logs as ``bookmark``).
 SUBMIT_TRANSITIONS = frozenset(CSV_EVENT)
 
@@ -381,6 +383,34 @@ class ReadingService:
         raise RunnerStateError(
             f"Page {state.page().id} has no image {image_id!r}", code="HTTP404", hint="use an image id of this page"
         )
+
+    def page_image(self, run_id: str, image_id: str, *, drawing: bool = False) -> tuple[Page, SessionImage]:
+        """The current page and its image ``image_id``; with ``drawing``, only if the reader may draw on it now.
+
+        Drawing needs an editable instance (reading-flow §8), ``EnableSegmentEditor="Y"`` and a
+        Volume/VolumeSequence image (§11).
+
+        Raises
+        ------
+        RunnerStateError
+            ``HTTP404`` unknown run or image; ``HTTP422`` drawing refused (read-only or not drawable).
+        """
+        run = self._run(run_id)
+        with run.lock:
+            state = run.state
+            image, page = self._image(state, image_id), state.page()
+            if drawing and not editable(state):
+                raise RunnerStateError(
+                    f"Page {page.id} is read-only: the drawing was not saved", code="HTTP422", hint="reload the page"
+                )
+            if drawing and (not page.enable_segment_editor or image.type not in DRAWABLE_TYPES):
+                raise RunnerStateError(
+                    f'Image {image_id!r} of page {page.id} cannot be drawn on (needs EnableSegmentEditor="Y" and '
+                    "a Volume or VolumeSequence)",
+                    code="HTTP422",
+                    hint="draw on the page's volume",
+                )
+            return page, image
 
     def annotation_path(self, run_id: str, image_id: str, *, kind: str = "labelmap", number: int = 1) -> Path:
         """Where the current page instance stores a label map or line file (reading-flow §1, §11).

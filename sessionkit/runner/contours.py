@@ -1,0 +1,171 @@
+"""Saving and showing readers' contours, independent of the HTTP server (issue #7, reading-flow §11).
+
+* :func:`save_drawing`: the viewer's drawing (NIfTI bytes) becomes the instance's
+  ``-quizlabel.nrrd`` on the background grid, written atomically (temp, fsync, rename, fsync
+  folder) and only then logged in ``annotations.csv`` (kind ``labelmap``, C2).
+* :func:`load_drawing`: what the viewer shows as the editable drawing: the reader's own saved map;
+  on the first display of a ``DisplayLabelMapID`` image, the source map copied once (D23, kind
+  ``redisplay``); with ``MergeLabelMaps``, the int32 maximum of the looped page's maps (D25, kind
+  ``merge``, rewritten only when it changed); else an optional starting contour.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sessionkit.errors import ImageReadError
+from sessionkit.geometry import ImageGrid
+from sessionkit.io import (
+    decode_drawing,
+    encode_labelmap_nrrd,
+    merge_labelmaps,
+    read_labelmap,
+    summarize_labels,
+)
+from sessionkit.io.contours import LabelArray
+from sessionkit.responses.paths import RunPaths
+from sessionkit.responses.state_file import write_bytes_atomic
+from sessionkit.runner.service import ReadingService
+from sessionkit.session import DEFAULT_COLOR_TABLE, ColorTable, read_color_table
+
+
+def run_color_table(service: ReadingService, run_id: str) -> ColorTable:
+    """The run's copy of the session colour table (``.sessionkit/colors.txt``), else the built-in one.
+
+    Raises
+    ------
+    SessionError
+        If the copy exists but is invalid.
+    """
+    run_dir = service.run_dir(run_id)
+    colors = RunPaths(run_dir.parent.parent, run_dir.parent.name, run_dir.name).colors
+    return read_color_table(colors) if colors.is_file() else DEFAULT_COLOR_TABLE
+
+
+def _store(
+    service: ReadingService, run_id: str, image_id: str, kind: str, content: bytes, labels: LabelArray
+) -> dict[str, str]:
+    """Write ``content`` as the instance's label map durably, then log it (never the other way round)."""
+    target = service.annotation_path(run_id, image_id)
+    write_bytes_atomic(target, content)
+    summary = summarize_labels(labels)
+    return service.record_annotation(
+        run_id, image_id=image_id, kind=kind, file=target, labels=summary.labels, voxel_count=summary.voxel_count
+    )
+
+
+def save_drawing(service: ReadingService, run_id: str, image_id: str, data: bytes, grid: ImageGrid) -> dict[str, Any]:
+    """Save the reader's drawing of ``image_id`` on the current page instance (autosave, C1 ``PUT .../drawings``).
+
+    Parameters
+    ----------
+    service : ReadingService
+    run_id : str
+    image_id : str
+        ``Image@ID`` of a Volume/VolumeSequence on the current page.
+    data : bytes
+        NIfTI-1 bytes (gzip or not) from the viewer, on the background's grid.
+    grid : ImageGrid
+        The background image's grid (what the server sent the viewer).
+
+    Returns
+    -------
+    dict
+        ``{file, sha256, labels (list of int), voxel_count, saved_at, unknown_labels}``; ``file`` is
+        relative to the reader folder (annotations.csv ``file``). ``unknown_labels`` are values
+        absent from the colour table, kept and reported as SK907 in ``events.jsonl``.
+
+    Raises
+    ------
+    RunnerStateError
+        ``HTTP404`` unknown run or image; ``HTTP422`` read-only page or image not drawable.
+    ImageReadError
+        Not NIfTI, or not an integer label map.
+    GeometryError
+        The drawing's grid is not the background's (found vs expected named).
+    ResponseLogError
+        The file or the log could not be written (nothing is logged then).
+    """
+    page, _ = service.page_image(run_id, image_id, drawing=True)
+    labels = decode_drawing(data, grid, source=f"drawing of {page.id}/{image_id}")
+    row = _store(service, run_id, image_id, "labelmap", encode_labelmap_nrrd(labels, grid), labels)
+    present = [int(v) for v in row["labels"].split()]
+    known = {entry.label_value for entry in run_color_table(service, run_id).entries}
+    unknown = [value for value in present if value not in known]
+    if unknown:
+        service.log_event(
+            run_id, "problem", {"code": "SK907", "page": page.id, "image_id": image_id, "values": unknown}
+        )
+    return {
+        "file": row["file"],
+        "sha256": row["sha256"],
+        "labels": present,
+        "voxel_count": int(row["voxel_count"]),
+        "saved_at": row["saved_at"],
+        "unknown_labels": unknown,
+    }
+
+
+def load_drawing(
+    service: ReadingService,
+    run_id: str,
+    image_id: str,
+    grid: ImageGrid,
+    *,
+    starting: LabelArray | None = None,
+) -> LabelArray | None:
+    """The label map the viewer shows for ``image_id`` on the current page instance (reading-flow §11).
+
+    Parameters
+    ----------
+    service : ReadingService
+    run_id : str
+    image_id : str
+    grid : ImageGrid
+        The background image's grid; files on other grids are resampled nearest-neighbour.
+    starting : ndarray, optional
+        A starting contour on ``grid`` (see :func:`sessionkit.io.starting_labelmap`), shown when the
+        instance has no map of its own and no redisplay source; not saved until the reader saves.
+
+    Returns
+    -------
+    ndarray of uint8/uint16, shape ``grid.spatial_shape``, or None
+        None when there is nothing to show.
+
+    Raises
+    ------
+    RunnerStateError
+        ``HTTP404`` unknown run or image.
+    ImageReadError
+        A logged label-map file is missing or unreadable.
+    ResponseLogError
+        A redisplay copy or merge file could not be written.
+    """
+    _, image = service.page_image(run_id, image_id)
+    plan = service.labelmap_plan(run_id, image_id)
+    if image.merge_label_maps:
+        if not plan.merge_files:
+            return None
+        merged = merge_labelmaps([read_labelmap(path, grid) for path in plan.merge_files])
+        if plan.own_file is None or not np.array_equal(read_labelmap(plan.own_file, grid), merged):
+            _store(service, run_id, image_id, "merge", encode_labelmap_nrrd(merged, grid), merged)
+        return merged
+    if plan.own_file is not None:
+        return read_labelmap(plan.own_file, grid)
+    if plan.copy_needed and plan.source_file is not None:
+        return _copy_source(service, run_id, image_id, plan.source_file, grid)
+    return starting
+
+
+def _copy_source(service: ReadingService, run_id: str, image_id: str, source: Path, grid: ImageGrid) -> LabelArray:
+    """First display of a ``DisplayLabelMapID`` image: copy the source file once (D23)."""
+    labels = read_labelmap(source, grid)
+    try:
+        content = source.read_bytes()  # same Path, so same grid: the file itself is the copy
+    except OSError as exc:
+        raise ImageReadError(f"{source}: cannot read the label map to redisplay ({exc})") from exc
+    _store(service, run_id, image_id, "redisplay", content, labels)
+    return labels
