@@ -60,11 +60,16 @@ class _Slice:
     intercept: float = 0.0
 
 
+def looks_like_dicom(head: bytes) -> bool:
+    """True for the DICOM preamble (``DICM`` at byte 128) or a preamble-less data set starting with
+    a group 0008 element in implicit little endian (old files such as corpus F ``rtstruct.dcm``)."""
+    return head[128:132] == b"DICM" or head[:2] == b"\x08\x00"
+
+
 def is_dicom(path: Path) -> bool:
-    """True when ``path`` starts with the DICOM preamble (``DICM`` at byte 128)."""
+    """True when the file at ``path`` :func:`looks_like_dicom`."""
     with path.open("rb") as handle:
-        head = handle.read(132)
-    return head[128:132] == b"DICM"
+        return looks_like_dicom(handle.read(132))
 
 
 def sop_class_uid(path: Path) -> str:
@@ -75,7 +80,7 @@ def sop_class_uid(path: Path) -> str:
 
 def _header(path: Path) -> Any:
     try:
-        return pydicom.dcmread(str(path), stop_before_pixels=True, specific_tags=_HEADER_TAGS)
+        return pydicom.dcmread(str(path), stop_before_pixels=True, specific_tags=_HEADER_TAGS, force=True)
     except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
         raise ImageReadError(f"{path}: not a readable DICOM file ({exc})") from exc
 
@@ -174,11 +179,15 @@ def find_series(
     for candidate in _nearby_files(near):
         if not is_dicom(candidate):
             continue
-        header = pydicom.dcmread(
-            str(candidate),
-            stop_before_pixels=True,
-            specific_tags=["SeriesInstanceUID", "FrameOfReferenceUID", "ImagePositionPatient"],
-        )
+        try:
+            header = pydicom.dcmread(
+                str(candidate),
+                stop_before_pixels=True,
+                specific_tags=["SeriesInstanceUID", "FrameOfReferenceUID", "ImagePositionPatient"],
+                force=True,
+            )
+        except (InvalidDicomError, OSError, ValueError, EOFError):
+            continue  # not an image we could use; the search goes on
         if "ImagePositionPatient" not in header:
             continue  # not a single-frame image (a SEG, RTSTRUCT, enhanced multi-frame)
         if series_instance_uid is not None and str(getattr(header, "SeriesInstanceUID", "")) == series_instance_uid:
@@ -280,7 +289,7 @@ def _load_slices(files: list[Path], *, stop_before_pixels: bool) -> tuple[dict[P
     slices = []
     for file in files:
         try:
-            dataset = pydicom.dcmread(str(file), stop_before_pixels=stop_before_pixels)
+            dataset = pydicom.dcmread(str(file), stop_before_pixels=stop_before_pixels, force=True)
         except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
             raise ImageReadError(f"{file}: not a readable DICOM file ({exc})") from exc
         if int(getattr(dataset, "NumberOfFrames", 1) or 1) > 1:
@@ -420,12 +429,12 @@ def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instanc
     grid, ordered = _geometry(slices, _pixel_measures(first), source)
     out = np.empty(grid.spatial_shape, dtype=_output_dtype(first, ordered))
     if int(getattr(first, "NumberOfFrames", 1) or 1) > 1:
-        frames = _pixels(pydicom.dcmread(str(files[0])), files[0])
+        frames = _pixels(pydicom.dcmread(str(files[0]), force=True), files[0])
         for index, item in enumerate(ordered):
             _store(out, index, frames[item.frame], item)
     else:
         for index, item in enumerate(ordered):  # one file at a time: peak memory ~ out + one slice
-            dataset = pydicom.dcmread(str(item.path))
+            dataset = pydicom.dcmread(str(item.path), force=True)
             if (int(dataset.Rows), int(dataset.Columns)) != grid.spatial_shape[1:]:
                 raise ImageReadError(
                     f"{item.path}: {dataset.Rows}x{dataset.Columns} pixels, the series has {grid.spatial_shape[1:]}"

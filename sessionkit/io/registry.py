@@ -19,6 +19,7 @@ from sessionkit.imaging import Segmentation, Volume
 from sessionkit.io._common import ColorTable, labelmap_segmentation, require_file
 from sessionkit.io.dicom_seg import SEG_SOP_CLASSES, read_dicom_seg, write_dicom_seg
 from sessionkit.io.dicom_series import (
+    looks_like_dicom,
     read_dicom_mask_series,
     read_dicom_series,
     read_dicom_series_header,
@@ -98,7 +99,7 @@ def sniff_format(path: str | Path) -> Format:
             raise ImageReadError(f"{file}: broken gzip stream ({exc}); expected a .nii.gz image") from exc
     if _is_nifti_magic(head):
         return "nifti"
-    if head[128:132] == b"DICM":
+    if looks_like_dicom(head):
         sop_class = sop_class_uid(file)
         if sop_class == RTSTRUCT_SOP_CLASS:
             return "rtstruct"

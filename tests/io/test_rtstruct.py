@@ -62,9 +62,10 @@ def test_explicit_reference_volume_and_frame_of_reference_check(corpus: Path) ->
         read_rtstruct(corpus / A2 / "CT/dicom/mask/RS.dcm", reference=corpus / A1 / "dicom/image")
 
 
-def test_f_orphan_rtstruct_without_preamble(corpus: Path) -> None:
+@pytest.mark.parametrize("image_type", ["RTStruct", None])  # sniffed without the DICM preamble too
+def test_f_orphan_rtstruct_without_preamble(corpus: Path, image_type: str | None) -> None:
     with pytest.raises(ImageReadError, match=r"referenced series .* not found near the file; give the reference"):
-        read_image(corpus / "F-pydicom/rtstruct.dcm", image_type="RTStruct")
+        read_image(corpus / "F-pydicom/rtstruct.dcm", image_type=image_type)
 
 
 def test_inspect_rtstruct_reports_references(corpus: Path) -> None:
