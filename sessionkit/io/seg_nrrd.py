@@ -39,8 +39,8 @@ def _rgb(color: Any) -> RGB:
 
 
 def is_segmentation_header(header: dict[str, Any]) -> bool:
-    """True when a NRRD header carries Slicer segment fields (``Segment<N>_ID`` / ``_Name``)."""
-    return any(key.startswith("Segment0_") for key in header)
+    """True when a NRRD header carries Slicer segmentation fields (``Segment<N>_*``, ``Segmentation_*``)."""
+    return any(key.startswith(("Segment0_", "Segmentation_")) for key in header)
 
 
 def _is_legacy(header: dict[str, Any]) -> bool:
