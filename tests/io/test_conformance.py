@@ -138,3 +138,12 @@ def test_write_nrrd_refuses_several_layers(phantom: Any, tmp_path: Path) -> None
 
     with pytest.raises(SegmentationError, match=r"2 layers.*write_seg_nrrd"):
         write_nrrd(_phantom_segmentation(phantom), tmp_path / "x.nrrd")
+
+
+def test_empty_segmentation_round_trips_as_a_segmentation(phantom: Any, tmp_path: Path) -> None:
+    empty = Segmentation(np.zeros((1, *phantom.shape), dtype=np.uint8), phantom_grid(phantom), ())
+    write_seg_nrrd(empty, tmp_path / "empty.seg.nrrd")
+    back = read_image(tmp_path / "empty.seg.nrrd")  # sniffed by its Segmentation_* fields
+    assert isinstance(back, Segmentation)
+    assert back.segments == () and not back.layers.any()
+    assert_same_grid(back.grid, phantom)
