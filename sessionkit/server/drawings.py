@@ -1,0 +1,105 @@
+"""Contour routes (clarifications C1, issue #7): the viewer's drawing in, the editable drawing out.
+
+==================================================  ================================================
+``PUT  /api/runs/{run_id}/drawings/{image_id}``      body: NIfTI-1 bytes (``.nii`` or ``.nii.gz``) of
+                                                     the drawing on the image's grid; autosave, not a
+                                                     transition. 200 ``{file, sha256, labels,
+                                                     voxel_count, saved_at, unknown_labels}``.
+``GET  /api/runs/{run_id}/drawings/{image_id}.nii.gz``  the reader's saved map (or its
+                                                     ``DisplayLabelMapID`` source, copied once, or
+                                                     the ``MergeLabelMaps`` union) as gzipped NIfTI
+                                                     for ``nv.loadDrawingFromUrl``; 204 when none.
+==================================================  ================================================
+
+Both act on the run's **current** page. Refusals: 422 ``HTTP422`` (read-only page, image not
+drawable, grid or content of the upload wrong), 404 unknown run or image, 413 body too large.
+The handlers take the application's :class:`~sessionkit.server.app.ReaderApi` from
+``request.app.state.api`` (token check and error mapping through ``api.guard``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from sessionkit.errors import GeometryError, ImageReadError, RequestError
+from sessionkit.geometry import ImageGrid
+from sessionkit.imaging import Volume
+from sessionkit.io import encode_nifti
+from sessionkit.runner.contours import load_drawing, save_drawing
+from sessionkit.scene.resolve import volume_sources
+
+#: Bytes allowed beyond two bytes per voxel (uint16 drawing) for the NIfTI header and extensions.
+_HEADER_ALLOWANCE = 1 << 20
+
+
+def _background_grid(api: Any, run_id: str, image_id: str, *, drawing: bool) -> ImageGrid:
+    """Grid of ``image_id`` on the run's current page, as the viewer received it (runs in the thread pool)."""
+    page, image = api.service.page_image(run_id, image_id, drawing=drawing)
+    source = next(s for s in volume_sources(page) if s.path == image.path)
+    volume = api.cache.get(source)
+    if not isinstance(volume, Volume):
+        raise RequestError(f"image {image_id!r} is not a volume", 422, "contours are drawn on volumes")
+    return volume.grid
+
+
+def _run_and_image(request: Request) -> tuple[str, str]:
+    run_id = str(request.path_params["run_id"])
+    image_id = str(request.path_params["image_id"])
+    request.app.state.api._run_id(request)  # same run-id check as every other route
+    return run_id, image_id
+
+
+async def _put_drawing(request: Request) -> Response:
+    api = request.app.state.api
+    run_id, image_id = _run_and_image(request)
+    grid = await run_in_threadpool(_background_grid, api, run_id, image_id, drawing=True)
+    limit = 2 * grid.spatial_shape[0] * grid.spatial_shape[1] * grid.spatial_shape[2] + _HEADER_ALLOWANCE
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestError(f"drawing of {declared} bytes exceeds {limit}", 413, "send the drawing of this image")
+    body = await request.body()
+    if len(body) > limit:
+        raise RequestError(f"drawing of {len(body)} bytes exceeds {limit}", 413, "send the drawing of this image")
+    try:
+        result = await run_in_threadpool(save_drawing, api.service, run_id, image_id, body, grid)
+    except (ImageReadError, GeometryError) as exc:
+        raise RequestError(str(exc), 422, "send the drawing made on the volume of this page") from exc
+    return JSONResponse(result)
+
+
+async def _get_drawing(request: Request) -> Response:
+    api = request.app.state.api
+    run_id, image_id = _run_and_image(request)
+    grid = await run_in_threadpool(_background_grid, api, run_id, image_id, drawing=False)
+    labels = await run_in_threadpool(load_drawing, api.service, run_id, image_id, grid)
+    if labels is None:
+        return Response(status_code=204)
+    data = await run_in_threadpool(encode_nifti, labels, grid, label=True)
+    # Niivue gunzips the body itself: no Content-Encoding header (as for volumes).
+    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-store"})
+
+
+async def put_drawing(request: Request) -> Response:
+    """``PUT /api/runs/{run_id}/drawings/{image_id}``: autosave the drawing (see the module docstring)."""
+    handler = request.app.state.api.guard(_put_drawing)
+    response: Response = await handler(request)
+    return response
+
+
+async def get_drawing(request: Request) -> Response:
+    """``GET /api/runs/{run_id}/drawings/{image_id}.nii.gz``: the editable drawing, 204 when none."""
+    handler = request.app.state.api.guard(_get_drawing)
+    response: Response = await handler(request)
+    return response
+
+
+#: Register in ``create_app`` before the static mount: ``Starlette(routes=[*DRAWING_ROUTES, *api.routes()])``.
+DRAWING_ROUTES: list[Route] = [
+    Route("/api/runs/{run_id}/drawings/{image_id}.nii.gz", get_drawing, methods=["GET"]),
+    Route("/api/runs/{run_id}/drawings/{image_id}", put_drawing, methods=["PUT"]),
+]

@@ -1,0 +1,139 @@
+"""Contour routes (C1 ``PUT/GET /api/runs/{run_id}/drawings/...``) through TestClient on the chest CT.
+
+The uploads are built the way Niivue builds them: the background NIfTI the server sent (its header
+and float32 affine) with the uint8 drawing as data, uncompressed (``saveImage``) or gzipped
+(``saveToUint8Array``).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+import pytest
+from starlette.testclient import TestClient
+
+from sessionkit.io import read_image, read_nifti_bytes, read_nrrd
+from sessionkit.server.app import create_app
+from sessionkit.server.drawings import DRAWING_ROUTES
+
+HERE = Path(__file__).resolve().parent
+SESSION = HERE / "drawing_session.xml"
+IMAGES_ROOT = HERE.parent.parent / "sample_sessions"
+BACKGROUND = IMAGES_ROOT / "images" / "CTChest4.nrrd"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    app = create_app(SESSION, images_root=IMAGES_ROOT, results_root=tmp_path / "runs")
+    if not any(route in app.routes for route in DRAWING_ROUTES):
+        pytest.skip("DRAWING_ROUTES are not registered in create_app yet")
+    return TestClient(app)
+
+
+def _login(client: TestClient) -> tuple[str, dict[str, Any]]:
+    run_id = client.post("/api/login", json={"reader_id": "reader01"}).json()["run_id"]
+    return run_id, client.get(f"/api/runs/{run_id}/page").json()
+
+
+def _niivue_upload(client: TestClient, run_id: str, page: dict[str, Any], labels: np.ndarray, *, gz: bool) -> bytes:
+    """The background NIfTI from the server with ``labels`` ((slice, row, column) uint8) as its data."""
+    url = next(v["url"] for v in page["scene"]["volumes"] if v["key"].startswith("i1-CT"))
+    background: Any = nib.Nifti1Image.from_bytes(gzip.decompress(client.get(url).content))
+    header = background.header.copy()
+    header.set_data_dtype(np.uint8)
+    header["scl_slope"], header["scl_inter"] = 1.0, 0.0
+    drawing: Any = nib.Nifti1Image(labels.transpose(2, 1, 0), background.affine.astype(np.float32), header)
+    raw: bytes = drawing.to_bytes()
+    return gzip.compress(raw, compresslevel=6) if gz else raw
+
+
+def _strokes(shape: tuple[int, int, int]) -> np.ndarray:
+    labels = np.zeros(shape, dtype=np.uint8)
+    labels[12, 40:60, 30:70] = 1
+    labels[20, 64, 10:90] = 2
+    return labels
+
+
+def _annotations(tmp_path: Path) -> list[dict[str, str]]:
+    text = (tmp_path / "runs" / "reader01" / "drawing_session" / ".sessionkit" / "annotations.csv").read_text()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_put_saves_the_drawing_on_the_exact_background_grid(client: TestClient, tmp_path: Path) -> None:
+    run_id, page = _login(client)
+    assert client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz").status_code == 204
+    background = read_image(BACKGROUND)
+    labels = _strokes(background.grid.spatial_shape)
+    for gz in (False, True):
+        response = client.put(
+            f"/api/runs/{run_id}/drawings/CT", content=_niivue_upload(client, run_id, page, labels, gz=gz)
+        )
+        assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["file"] == "drawing_session/PgGroup1_Draw_Outline/Draw_CT-quizlabel.nrrd"
+    assert (body["labels"], body["voxel_count"], body["unknown_labels"]) == ([1, 2], 20 * 40 + 80, [])
+    saved = read_nrrd(tmp_path / "runs" / "reader01" / body["file"])
+    assert saved.array.dtype == np.uint8 and np.array_equal(saved.array, labels)
+    assert np.array_equal(saved.grid.affine, background.grid.affine)  # spacing, origin, direction exactly
+    rows = _annotations(tmp_path)
+    assert [r["kind"] for r in rows] == ["labelmap", "labelmap"] and rows[-1]["sha256"] == body["sha256"]
+    assert rows[-1]["labels"] == "1 2" and rows[-1]["event"] == "autosave"
+    shown = client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz")
+    assert shown.status_code == 200 and shown.content[:2] == b"\x1f\x8b"
+    returned = read_nifti_bytes(shown.content)
+    assert returned.grid.matches(background.grid) and np.array_equal(returned.array, labels)
+    assert client.get(f"/api/runs/{run_id}/page").json()["confirm_no_contours"] is False
+
+
+def test_refused_uploads_name_the_problem_and_write_nothing(client: TestClient, tmp_path: Path) -> None:
+    run_id, page = _login(client)
+    shape = read_image(BACKGROUND).grid.spatial_shape
+    good = _niivue_upload(client, run_id, page, _strokes(shape), gz=False)
+    shifted: Any = nib.Nifti1Image.from_bytes(good)
+    moved = shifted.affine.copy()
+    moved[2, 3] += 5.0
+    wrong_grid: bytes = nib.Nifti1Image(np.asanyarray(shifted.dataobj), moved, shifted.header).to_bytes()
+    cases = [
+        ("CT", wrong_grid, 422, "origin"),
+        ("CT", b"\x00" * 400, 422, "NIfTI"),
+        ("Anatomy", good, 422, "cannot be drawn"),
+        ("Nope", good, 404, "no image"),
+    ]
+    for image_id, content, status, text in cases:
+        response = client.put(f"/api/runs/{run_id}/drawings/{image_id}", content=content)
+        assert response.status_code == status, response.text
+        assert text in response.json()["message"] and response.json()["code"] == f"HTTP{status}"
+    assert not list((tmp_path / "runs").rglob("*.nrrd"))
+    assert not (tmp_path / "runs" / "reader01" / "drawing_session" / ".sessionkit" / "annotations.csv").exists()
+    assert client.put("/api/runs/not-a-run/drawings/CT", content=good).status_code == 404
+
+
+def test_redisplay_page_starts_from_the_earlier_drawing_and_keeps_edits(client: TestClient, tmp_path: Path) -> None:
+    run_id, page = _login(client)
+    shape = read_image(BACKGROUND).grid.spatial_shape
+    first = _strokes(shape)
+    assert client.put(f"/api/runs/{run_id}/drawings/CT", content=_niivue_upload(client, run_id, page, first, gz=True))
+    moved = client.post(
+        f"/api/runs/{run_id}/submit",
+        json={"state_version": page["state_version"], "transition": "next", "answers": {"1": ["Y", "N"]}},
+    )
+    assert moved.status_code == 200, moved.text
+    page = client.get(f"/api/runs/{run_id}/page").json()
+    assert page["page_id"] == "Review"
+    shown = read_nifti_bytes(client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz").content)
+    assert np.array_equal(shown.array, first)
+    edited = first.copy()
+    edited[12, 40:50, 30:40] = 0
+    response = client.put(
+        f"/api/runs/{run_id}/drawings/CT", content=_niivue_upload(client, run_id, page, edited, gz=True)
+    )
+    assert response.status_code == 200 and response.json()["file"].endswith("Review_CT-quizlabel.nrrd")
+    again = read_nifti_bytes(client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz").content)
+    assert np.array_equal(again.array, edited)
+    assert [r["kind"] for r in _annotations(tmp_path)] == ["labelmap", "redisplay", "labelmap"]
