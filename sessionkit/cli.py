@@ -158,6 +158,20 @@ def serve_command(
     session_file: Path, images_root: Path | None, results_root: Path, host: str, port: int, access_token: str | None
 ) -> None:
     """Validate SESSION_FILE, then serve it to readers in the browser until Ctrl+C."""
+    _validate_and_serve(session_file, images_root, results_root, host, port, access_token, open_browser=False)
+
+
+def _validate_and_serve(
+    session_file: Path,
+    images_root: Path | None,
+    results_root: Path,
+    host: str,
+    port: int,
+    access_token: str | None,
+    *,
+    open_browser: bool,
+) -> None:
+    """Validate (files included), refuse to start on errors (exit 1), then run the server."""
     from sessionkit.errors import ServerConfigError, SessionKitError
     from sessionkit.scene.probe import probe_image
     from sessionkit.server import check_bind, serve
@@ -176,9 +190,15 @@ def serve_command(
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from exc
     shown_host = f"[{host}]" if ":" in host else host
-    click.echo(f"sessionkit: serving {session_file} at http://{shown_host}:{port}/")
+    url = f"http://{shown_host}:{port}/"
+    click.echo(f"sessionkit: serving {session_file} at {url}")
     click.echo(f"sessionkit: responses are written under {results_root.resolve()}")
     click.echo("sessionkit: press Ctrl+C to stop")
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.5, webbrowser.open, args=(url,)).start()
     try:
         serve(
             session_file,
@@ -191,6 +211,32 @@ def serve_command(
     except SessionKitError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from exc
+
+
+@main.command("demo")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to bind (127.0.0.1)."
+)
+@click.option("--no-browser", is_flag=True, help="Do not open a web browser; just print the URL.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("sessionkit-demo"),
+    show_default=True,
+    help="Folder for the demo session, its images (images/) and the readers' results (runs/).",
+)
+def demo_command(port: int, no_browser: bool, out: Path) -> None:
+    """Serve a three-page demo session on real images shipped by installed packages.
+
+    Copies slicerio's chest CT and its 7-segment Slicer segmentation and nibabel's T1 MR into
+    OUT/images, writes OUT/demo.xml (from sample_sessions/), validates it and serves it at
+    http://127.0.0.1:PORT/. Nothing is downloaded.
+    """
+    from sessionkit.io.samples import prepare_demo
+
+    session_file = prepare_demo(out)
+    click.echo(f"sessionkit: demo session written to {session_file.resolve()}")
+    _validate_and_serve(session_file, None, out / "runs", "127.0.0.1", port, None, open_browser=not no_browser)
 
 
 @main.command("validate")
