@@ -39,6 +39,7 @@ from sessionkit.errors import ImageReadError, RequestError, ResponseLogError, Ru
 from sessionkit.responses.paths import validate_reader_id
 from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
 from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
+from sessionkit.server.drawings import DRAWING_ROUTES
 from sessionkit.session import DEFAULT_COLOR_TABLE, ColorTable, load_session, read_color_table
 from sessionkit.session.model import Page, Session
 
@@ -363,6 +364,7 @@ def create_app(
     service = ReadingService(session, session_path, results_root)
     cache = ImageCache(root, color_lookup(session_color_table(session, session_path)))
     api = ReaderApi(session, service, cache, access_token)
-    app = Starlette(routes=api.routes())
+    # Contour routes first: the static mount at "/" must stay last.
+    app = Starlette(routes=[*DRAWING_ROUTES, *api.routes()])
     app.state.api = api
     return app
