@@ -368,6 +368,7 @@
     state.busy = true;
     updateControls();
     showMessage("");
+    markRefusedQuestions("");
     const editable = Boolean(state.current.editable);
     if (editable) setSaved("saving", "Saving…");
     let result;
@@ -391,6 +392,7 @@
         hook.lastError = { code: err.code, message: err.message };
         if (editable) setSaved("failed", "Not saved");
         showMessage(describeError(err));
+        markRefusedQuestions(err.message);
         state.busy = false;
         updateControls();
         return;
@@ -406,6 +408,14 @@
       hook.lastError = { code: err.code, message: err.message };
       showMessage("Your answers are saved, but the next page could not be shown: " + describeError(err));
       updateControls();
+    }
+  }
+
+  /** Outlines the questions a refusal names (the server names each by its Descriptor). */
+  function markRefusedQuestions(message) {
+    for (const box of document.querySelectorAll("#questions .question")) {
+      const name = box.querySelector("legend").textContent;
+      box.classList.toggle("refused", Boolean(message) && message.includes(name));
     }
   }
 

@@ -150,7 +150,9 @@ def test_reader_answers_every_question_type_and_finishes(
     # Next without the required Radio answer is refused, naming the question; nothing is saved.
     page.check("#q3-o2")
     message = _refusal(page, "#next-button")
-    assert "Segmentation acceptable?" in message
+    assert "Segmentation acceptable?" in message and "Comments" in message
+    refused = page.eval_on_selector_all(".question.refused legend", "els => els.map(e => e.textContent)")
+    assert refused == ["Segmentation acceptable?", "Comments"]  # outlined; the answered CheckBox is not
     assert page.evaluate("window.sessionkit.lastError.code") == "SK910"
 
     _answer_page1(page)
