@@ -313,15 +313,34 @@ def validate_command(
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["iq-xml", "csv", "json"]),
+    type=click.Choice(["iq-xml", "csv", "json", "seg.nrrd", "dicom-seg", "nifti"]),
     required=True,
-    help="iq-xml: Image Quizzer results XML per run; csv: all response rows; json: state, logs and events.",
+    help="iq-xml: Image Quizzer results XML per run; csv: all response rows; json: state, logs and events. "
+    "With --contours: seg.nrrd, dicom-seg or nifti.",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file (folder for iq-xml).")
 @click.option("--escape-formulas", is_flag=True, help="csv: prefix values starting with = + - @ with '.")
-def export_command(run_dir: Path, output_format: str, output: Path | None, escape_formulas: bool) -> None:
+@click.option("--contours", is_flag=True, help="Export the readers' label maps (per reader and page) into -o DIR.")
+@click.option(
+    "--images-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="dicom-seg: folder the session's image paths are relative to (the SEG references the series).",
+)
+def export_command(
+    run_dir: Path,
+    output_format: str,
+    output: Path | None,
+    escape_formulas: bool,
+    contours: bool,
+    images_root: Path | None,
+) -> None:
     """Export RUN_DIR (<results root>/<reader>/<session_stem>, or a results root) (clarifications C10)."""
     import json
+
+    if contours or output_format in {"seg.nrrd", "dicom-seg", "nifti"}:
+        _export_contours(run_dir, output_format, output, contours, images_root)
+        return
 
     from sessionkit.errors import ResponseLogError
     from sessionkit.responses.export import (
@@ -351,5 +370,29 @@ def export_command(run_dir: Path, output_format: str, output: Path | None, escap
             data = json.dumps(export_json(runs), indent=1).encode("utf-8")
             click.echo(write_export(data, output or default_dir / "runs.json"))
     except ResponseLogError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc
+
+
+def _export_contours(
+    run_dir: Path, output_format: str, output: Path | None, contours: bool, images_root: Path | None
+) -> None:
+    """``export --contours``: one file per reader label map (clarifications C10, issue #7)."""
+    from sessionkit.errors import SessionKitError
+    from sessionkit.responses.export import find_runs, read_run
+    from sessionkit.runner.contour_export import CONTOUR_FORMATS, export_contours
+
+    if not contours or output_format not in CONTOUR_FORMATS:
+        click.echo(f"error: use --contours with --format {'|'.join(CONTOUR_FORMATS)}", err=True)
+        raise SystemExit(2)
+    out_dir = output or run_dir / "exports"
+    try:
+        written = 0
+        for path in find_runs(run_dir):
+            for item in export_contours(read_run(path), output_format, out_dir, images_root=images_root):
+                click.echo(str(item.output) if item.output else f"skipped {item.source}: {item.note}")
+                written += item.output is not None
+        click.echo(f"{written} label map(s) exported to {out_dir}")
+    except SessionKitError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from exc

@@ -200,7 +200,7 @@ def read_labelmap(path: str | Path, grid: ImageGrid) -> LabelArray:
 
 
 def labelmap_to_segmentation(
-    labels: LabelArray, grid: ImageGrid, color_table: ColorTable | None = None, *, source: str = ""
+    labels: npt.NDArray[np.generic], grid: ImageGrid, color_table: ColorTable | None = None, *, source: str = ""
 ) -> Segmentation:
     """One-layer Segmentation of a label map, segments named and coloured from ``color_table``.
 
