@@ -10,6 +10,7 @@ into ``/`` (D16), Option labels with whitespace runs collapsed (D28).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, cast
 
 from lxml import etree
@@ -23,7 +24,7 @@ from sessionkit.session.model import (
     Session,
     SessionImage,
 )
-from sessionkit.session.source import SourceText, sourceline
+from sessionkit.session.source import SourceText
 
 IMAGE_TYPES = frozenset({"Volume", "VolumeSequence", "LabelMap", "Segmentation", "RTStruct", "Vector"})
 LAYERS = frozenset({"Background", "Foreground", "Label", "Segmentation"})
@@ -73,34 +74,125 @@ def _attributes(element: etree._Element) -> dict[str, str]:
     return dict(element.items())  # type: ignore[arg-type]
 
 
+_INVALID = object()
+Converter = Callable[[str], object]
+
+
+def _flag(raw: str) -> object:
+    """Strict ``Y``/``N``."""
+    return raw == "Y" if raw in ("Y", "N") else _INVALID
+
+
+def _text_or_none(raw: str) -> object:
+    return raw or None
+
+
+def _one_of(allowed: frozenset[str]) -> Converter:
+    return lambda raw: raw if raw in allowed else _INVALID
+
+
+def _integer(positive: bool) -> Converter:
+    def convert(raw: str) -> object:
+        value = parse_xsd_integer(raw)
+        return _INVALID if value is None or (positive and value < 1) else value
+
+    return convert
+
+
+def _number(raw: str) -> object:
+    value = parse_xsd_float(raw)
+    return _INVALID if value is None else value
+
+
+def _opacity(raw: str) -> object:
+    value = parse_xsd_float(raw)
+    return value if value is not None and 0.0 <= value <= 1.0 else _INVALID
+
+
+def _numbers(count: int, integers: bool) -> Converter:
+    def convert(raw: str) -> object:
+        values = [parse_xsd_integer(t) if integers else parse_xsd_float(t) for t in raw.split()]
+        return tuple(values) if len(values) == count and None not in values else _INVALID
+
+    return convert
+
+
+#: Optional attributes of each element: XML name -> (model field, converter, value when unusable).
+_SESSION_ATTRIBUTES: dict[str, tuple[str, Converter, object]] = {
+    "ROIColorFile": ("roi_color_file", _text_or_none, None),
+    "RandomizePageGroups": ("randomize_page_groups", _flag, False),
+    "ContourVisibility": ("contour_visibility", _one_of(CONTOUR_VISIBILITIES), None),
+    "EmailResultsTo": ("email_results_to", _text_or_none, None),
+}
+_PAGE_ATTRIBUTES: dict[str, tuple[str, Converter, object]] = {
+    "Layout": ("layout", _one_of(LAYOUTS), None),
+    "LinkViews": ("link_views", _flag, False),
+    "PageGroup": ("page_group", _integer(positive=False), None),
+    "AllowMultipleResponse": ("allow_multiple_response", _flag, False),
+    "EnableSegmentEditor": ("enable_segment_editor", _flag, False),
+    "SegmentRequiredOnAnyImage": ("segment_required_on_any_image", _flag, False),
+    "MinMarkupLinesRequiredOnAnyImage": ("min_markup_lines_required_on_any_image", _integer(positive=True), None),
+    "Loop": ("loop", _flag, False),
+    "BookmarkID": ("bookmark_id", _text_or_none, None),
+    "GoToBookmark": ("go_to_bookmark", _text_or_none, None),
+    "ContourToolRadius": ("contour_tool_radius", _number, None),
+    "UserInteractionLog": ("user_interaction_log", _flag, False),
+    "ButtonScriptRerunRequired": ("button_script_rerun_required", _flag, False),
+}
+_IMAGE_ATTRIBUTES: dict[str, tuple[str, Converter, object]] = {
+    "DicomRead": ("dicom_read", _flag, False),
+    "LabelMapID": ("label_map_id", _text_or_none, None),
+    "DisplayLabelMapID": ("display_label_map_id", _text_or_none, None),
+    "MergeLabelMaps": ("merge_label_maps", _flag, False),
+    "RotateToAcquisition": ("rotate_to_acquisition", _flag, False),
+    "ColorTable": ("color_table", _text_or_none, None),
+    "Opacity": ("opacity", _opacity, None),
+    "SegmentRequired": ("segment_required", _flag, False),
+    "MinMarkupLinesRequired": ("min_markup_lines_required", _integer(positive=True), None),
+    "InitialSliceOffset": ("initial_slice_offset", _number, None),
+    "ZoomFactor": ("zoom_factor", _number, None),
+    "PanOrigin": ("pan_origin", _numbers(3, integers=False), None),
+    "WindowLevel": ("window_level", _numbers(2, integers=True), None),
+}
+_QUESTION_ATTRIBUTES: dict[str, tuple[str, Converter, object]] = {
+    "Min": ("min", str, None),
+    "Max": ("max", str, None),
+    "GroupLayout": ("group_layout", _one_of(GROUP_LAYOUTS), None),
+    "ButtonCustomColorOn": ("button_custom_color_on", _numbers(3, integers=True), None),
+    "ButtonToggleColorOff": ("button_toggle_color_off", _numbers(3, integers=True), None),
+}
+
+
+def _convert(
+    attrs: dict[str, str], table: dict[str, tuple[str, Converter, object]], invalid: set[str]
+) -> dict[str, Any]:
+    """Model fields of the optional attributes present; unusable values go to ``invalid``.
+
+    Only the attributes actually written are visited, so absent ones cost nothing.
+    """
+    values: dict[str, Any] = {}
+    for name, raw in attrs.items():
+        spec = table.get(name)
+        if spec is not None:
+            field, convert, fallback = spec
+            value = convert(raw)
+            if value is _INVALID:
+                invalid.add(name)
+                value = fallback
+            values[field] = value
+    return values
+
+
 class _Builder:
-    def __init__(self, file: str, source: SourceText, root: etree._Element) -> None:
+    def __init__(self, file: str, source: SourceText) -> None:
         self.file = file
-        self.source = source
+        self.resolve = source.xpath_position
         self.results_only: list[tuple[str, Location]] = []
-        elements = list(root.iter(etree.Element))
-        positions = source.start_tag_positions()
-        if len(positions) == len(elements):
-            self.positions: dict[etree._Element, tuple[int, int]] | None = dict(zip(elements, positions, strict=True))
-        else:  # unexpected markup: fall back to searching each start tag
-            self.positions = None
-        self._elements = elements  # keeps the lxml proxies (the dictionary keys) alive
+        self._results_only_counts: dict[str, int] = {}
 
-    def location(self, element: etree._Element, xpath: str) -> Location:
-        position = self.positions.get(element) if self.positions is not None else None
-        if position is None:
-            tag = element.tag if isinstance(element.tag, str) else ""
-            line, column = self.source.element_position(tag, sourceline(element))
-            return Location(self.file, line, column, xpath)
-        return Location(self.file, position[0], position[1], xpath)
-
-    def flag(self, attrs: dict[str, str], name: str, invalid: set[str]) -> bool:
-        value = attrs.get(name)
-        if value is None:
-            return False
-        if value not in ("Y", "N"):
-            invalid.add(name)
-        return value == "Y"
+    def location(self, xpath: str) -> Location:
+        """Location of the element at ``xpath``; its line and column are looked up when first read."""
+        return Location(self.file, None, None, xpath, self.resolve)
 
     def enum(self, value: str | None, allowed: frozenset[str], name: str, invalid: set[str]) -> str | None:
         if value is None:
@@ -109,36 +201,6 @@ class _Builder:
             invalid.add(name)
             return None
         return value
-
-    def integer(self, attrs: dict[str, str], name: str, invalid: set[str], positive: bool = False) -> int | None:
-        raw = attrs.get(name)
-        if raw is None:
-            return None
-        value = parse_xsd_integer(raw)
-        if value is None or (positive and value < 1):
-            invalid.add(name)
-            return None
-        return value
-
-    def number(self, attrs: dict[str, str], name: str, invalid: set[str]) -> float | None:
-        raw = attrs.get(name)
-        if raw is None:
-            return None
-        value = parse_xsd_float(raw)
-        if value is None:
-            invalid.add(name)
-        return value
-
-    def numbers(self, attrs: dict[str, str], name: str, count: int, invalid: set[str], integers: bool) -> Any:
-        raw = attrs.get(name)
-        if raw is None:
-            return None
-        tokens = raw.split()
-        values = [parse_xsd_integer(t) if integers else parse_xsd_float(t) for t in tokens]
-        if len(values) != count or any(v is None for v in values):
-            invalid.add(name)
-            return None
-        return tuple(values)
 
     def text_of(self, element: etree._Element) -> str:
         if not len(element):
@@ -150,7 +212,14 @@ class _Builder:
     def note_results_only(self, element: etree._Element, attrs: dict[str, str], xpath: str) -> None:
         for attribute in RESULTS_ONLY_ATTRIBUTES.get(str(element.tag), ()):
             if attribute in attrs:
-                self.results_only.append((attribute, self.location(element, xpath)))
+                self.results_only.append((attribute, self.location(xpath)))
+
+    def note_results_only_element(self, parent: str, tag: str) -> None:
+        """Record the next ``<tag>`` child of ``parent`` (XPath indexed from its second occurrence)."""
+        xpath = f"{parent}/{tag}"
+        number = self._results_only_counts.get(xpath, 0) + 1
+        self._results_only_counts[xpath] = number
+        self.results_only.append((tag, self.location(xpath if number == 1 else f"{xpath}[{number}]")))
 
     def session(self, root: etree._Element, sha256: str) -> Session:
         attrs = _attributes(root)
@@ -165,17 +234,15 @@ class _Builder:
                 index = len(pages) + 1
                 pages.append(self.page(child, index, f"/Session/Page[{index}]"))
             elif tag == "RandomizedPageGroupIndices" and indices_location is None:
-                indices_location = self.location(child, "/Session/RandomizedPageGroupIndices")
+                indices_location = self.location("/Session/RandomizedPageGroupIndices")
                 text = child.text or ""
                 if _GROUPS.fullmatch(text):
                     indices = tuple(int(t) for t in text.split(","))
                 else:
                     invalid.add("RandomizedPageGroupIndices")
             elif tag == "Login":
-                self.results_only.append(("Login", self.location(child, "/Session/Login")))
-        roi_color_file = attrs.get("ROIColorFile") or None
-        email = attrs.get("EmailResultsTo") or None
-        contour = self.enum(attrs.get("ContourVisibility"), CONTOUR_VISIBILITIES, "ContourVisibility", invalid)
+                self.note_results_only_element("/Session", "Login")
+        values = _convert(attrs, _SESSION_ATTRIBUTES, invalid)
         kinds: list[str] = []
         for kind, _ in self.results_only:
             if kind not in kinds:
@@ -183,18 +250,15 @@ class _Builder:
         return Session(
             file=self.file,
             sha256=sha256,
-            location=self.location(root, "/Session"),
+            location=self.location("/Session"),
             pages=tuple(pages),
-            roi_color_file=roi_color_file,
-            randomize_page_groups=self.flag(attrs, "RandomizePageGroups", invalid),
-            contour_visibility=cast(Any, contour),
-            email_results_to=email,
             randomized_page_group_indices=indices,
             results_only_items=tuple(kinds),
             results_only_locations=tuple(self.results_only),
             randomized_page_group_indices_location=indices_location,
             attributes=tuple(attrs),
             invalid=frozenset(invalid),
+            **values,
         )
 
     def page(self, element: etree._Element, index: int, xpath: str) -> Page:
@@ -210,38 +274,24 @@ class _Builder:
             elif child.tag == "QuestionSet":
                 number = len(sets) + 1
                 sets.append(self.question_set(child, number, f"{xpath}/QuestionSet[{number}]"))
-        layout = self.enum(attrs.get("Layout"), LAYOUTS, "Layout", invalid)
+        values = _convert(attrs, _PAGE_ATTRIBUTES, invalid)
         return Page(
             id=attrs.get("ID", ""),
             index=index,
-            location=self.location(element, xpath),
+            location=self.location(xpath),
             descriptor=attrs.get("Descriptor", ""),
-            layout=cast(Any, layout),
-            link_views=self.flag(attrs, "LinkViews", invalid),
-            page_group=self.integer(attrs, "PageGroup", invalid),
-            allow_multiple_response=self.flag(attrs, "AllowMultipleResponse", invalid),
-            enable_segment_editor=self.flag(attrs, "EnableSegmentEditor", invalid),
-            segment_required_on_any_image=self.flag(attrs, "SegmentRequiredOnAnyImage", invalid),
-            min_markup_lines_required_on_any_image=self.integer(
-                attrs, "MinMarkupLinesRequiredOnAnyImage", invalid, positive=True
-            ),
-            loop=self.flag(attrs, "Loop", invalid),
-            bookmark_id=attrs.get("BookmarkID") or None,
-            go_to_bookmark=attrs.get("GoToBookmark") or None,
-            contour_tool_radius=self.number(attrs, "ContourToolRadius", invalid),
-            user_interaction_log=self.flag(attrs, "UserInteractionLog", invalid),
-            button_script_rerun_required=self.flag(attrs, "ButtonScriptRerunRequired", invalid),
             images=tuple(images),
             question_sets=tuple(sets),
             attributes=tuple(attrs),
             invalid=frozenset(invalid),
+            **values,
         )
 
     def image(self, element: etree._Element, index: int, xpath: str) -> SessionImage:
         attrs = _attributes(element)
         invalid: set[str] = set()
         children: list[str] = []
-        values: dict[str, str] = {}
+        texts: dict[str, str] = {}
         raw_path = ""
         path_location: Location | None = None
         rois_location: Location | None = None
@@ -254,47 +304,34 @@ class _Builder:
                 continue
             children.append(tag)
             if tag in RESULTS_ONLY_ELEMENTS:
-                self.results_only.append((tag, self.location(child, f"{xpath}/{tag}")))
+                self.note_results_only_element(xpath, tag)
             elif tag == "Path" and path_location is None:
                 raw_path = self.text_of(child)
-                path_location = self.location(child, f"{xpath}/Path")
+                path_location = self.location(f"{xpath}/Path")
             elif tag == "ROIs" and not has_rois:
                 has_rois = True
-                rois_location = self.location(child, f"{xpath}/ROIs")
+                rois_location = self.location(f"{xpath}/ROIs")
                 code = self.enum(child.get("ROIVisibilityCode"), VISIBILITY_CODES, "ROIVisibilityCode", invalid)
                 rois = [(roi.text or "").strip(" \t\r\n") for roi in child if roi.tag == "ROI"]
-            elif tag in ("DefaultDestination", "DefaultOrientation", "Layer") and tag not in values:
-                values[tag] = child.text or ""
+            elif tag in ("DefaultDestination", "DefaultOrientation", "Layer") and tag not in texts:
+                texts[tag] = child.text or ""
         image_type = attrs.get("Type", "")
         if image_type not in IMAGE_TYPES:
             invalid.add("Type")
+        values = _convert(attrs, _IMAGE_ATTRIBUTES, invalid)
+        destination = self.enum(texts.get("DefaultDestination"), DESTINATIONS, "DefaultDestination", invalid)
+        orientation = self.enum(texts.get("DefaultOrientation"), ORIENTATIONS, "DefaultOrientation", invalid)
+        layer = self.enum(texts.get("Layer"), LAYERS, "Layer", invalid)
         return SessionImage(
             id=attrs.get("ID", ""),
             type=cast(Any, image_type),
             index=index,
-            location=self.location(element, xpath),
+            location=self.location(xpath),
             path=normalise_path(raw_path),
             raw_path=raw_path,
-            dicom_read=self.flag(attrs, "DicomRead", invalid),
-            label_map_id=attrs.get("LabelMapID") or None,
-            display_label_map_id=attrs.get("DisplayLabelMapID") or None,
-            merge_label_maps=self.flag(attrs, "MergeLabelMaps", invalid),
-            rotate_to_acquisition=self.flag(attrs, "RotateToAcquisition", invalid),
-            color_table=attrs.get("ColorTable") or None,
-            opacity=self.opacity(attrs, invalid),
-            segment_required=self.flag(attrs, "SegmentRequired", invalid),
-            min_markup_lines_required=self.integer(attrs, "MinMarkupLinesRequired", invalid, positive=True),
-            initial_slice_offset=self.number(attrs, "InitialSliceOffset", invalid),
-            zoom_factor=self.number(attrs, "ZoomFactor", invalid),
-            pan_origin=self.numbers(attrs, "PanOrigin", 3, invalid, integers=False),
-            window_level=self.numbers(attrs, "WindowLevel", 2, invalid, integers=True),
-            destination=cast(
-                Any, self.enum(values.get("DefaultDestination"), DESTINATIONS, "DefaultDestination", invalid)
-            ),
-            orientation=cast(
-                Any, self.enum(values.get("DefaultOrientation"), ORIENTATIONS, "DefaultOrientation", invalid)
-            ),
-            layer=cast(Any, self.enum(values.get("Layer"), LAYERS, "Layer", invalid)),
+            destination=cast(Any, destination),
+            orientation=cast(Any, orientation),
+            layer=cast(Any, layer),
             roi_visibility_code=cast(Any, code),
             rois=tuple(rois),
             has_rois_element=has_rois,
@@ -303,14 +340,8 @@ class _Builder:
             invalid=frozenset(invalid),
             rois_location=rois_location,
             path_location=path_location,
+            **values,
         )
-
-    def opacity(self, attrs: dict[str, str], invalid: set[str]) -> float | None:
-        value = self.number(attrs, "Opacity", invalid)
-        if value is not None and not 0.0 <= value <= 1.0:
-            invalid.add("Opacity")
-            return None
-        return value
 
     def question_set(self, element: etree._Element, index: int, xpath: str) -> QuestionSet:
         attrs = _attributes(element)
@@ -321,7 +352,7 @@ class _Builder:
                 questions.append(self.question(child, number, f"{xpath}/Question[{number}]"))
         return QuestionSet(
             index=index,
-            location=self.location(element, xpath),
+            location=self.location(xpath),
             id=attrs.get("ID", ""),
             descriptor=attrs.get("Descriptor", ""),
             questions=tuple(questions),
@@ -337,26 +368,21 @@ class _Builder:
                 option_xpath = f"{xpath}/Option[{number}]"
                 for response in child:
                     if response.tag == "Response":
-                        self.results_only.append(("Response", self.location(response, f"{option_xpath}/Response")))
-                options.append(
-                    Option(collapse_whitespace(self.text_of(child)), number, self.location(child, option_xpath))
-                )
+                        self.note_results_only_element(option_xpath, "Response")
+                options.append(Option(collapse_whitespace(self.text_of(child)), number, self.location(option_xpath)))
         question_type = attrs.get("Type", "")
         if question_type not in QUESTION_TYPES:
             invalid.add("Type")
+        values = _convert(attrs, _QUESTION_ATTRIBUTES, invalid)
         return Question(
             type=cast(Any, question_type),
             index=index,
-            location=self.location(element, xpath),
+            location=self.location(xpath),
             descriptor=attrs.get("Descriptor", ""),
-            min=attrs.get("Min"),
-            max=attrs.get("Max"),
-            group_layout=self.enum(attrs.get("GroupLayout"), GROUP_LAYOUTS, "GroupLayout", invalid),
-            button_custom_color_on=self.numbers(attrs, "ButtonCustomColorOn", 3, invalid, integers=True),
-            button_toggle_color_off=self.numbers(attrs, "ButtonToggleColorOff", 3, invalid, integers=True),
             options=tuple(options),
             attributes=tuple(attrs),
             invalid=frozenset(invalid),
+            **values,
         )
 
 
@@ -379,4 +405,4 @@ def build_session(root: etree._Element, source: SourceText, file: str, sha256: s
     Session
         Never raises for content problems; unusable values are ``None`` and listed in ``invalid``.
     """
-    return _Builder(file, source, root).session(root, sha256)
+    return _Builder(file, source).session(root, sha256)

@@ -14,6 +14,7 @@ and rules skip it (validation-rules §1 "Cascades").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -47,14 +48,93 @@ LAYOUT_VIEWPORTS: dict[str, tuple[Destination, ...]] = {
 ANSWERABLE_TYPES: frozenset[str] = frozenset({"Radio", "CheckBox", "Text", "IntegerValue", "FloatValue", "Button"})
 
 
-@dataclass(frozen=True)
 class Location:
-    """Where a node is in its source file (1-based line and column; XPath with positions)."""
+    """Where a node is in its source file (1-based line and column; XPath with positions).
+
+    Immutable. The model builder gives each node its XPath and a ``resolver`` instead of a line and
+    column: positions are looked up in the source text only when first read (usually only for the
+    nodes a Problem points at), so building the model of a large clean session costs no position
+    search. Equality, hashing and ``repr`` use the resolved values.
+
+    Parameters
+    ----------
+    file : str
+        Path of the source file.
+    line, column : int, optional
+        1-based position of the start tag's ``<``.
+    xpath : str, optional
+        ``/Session/Page[3]/Image[2]``-style path (an unindexed step means the first such child).
+    resolver : callable, optional
+        ``resolver(xpath) -> (line, column)``, called at most once, when ``line``/``column`` are read.
+    """
+
+    __slots__ = ("_column", "_line", "_resolver", "file", "xpath")
 
     file: str
-    line: int | None = None
-    column: int | None = None
-    xpath: str | None = None
+    xpath: str | None
+    _line: int | None
+    _column: int | None
+    _resolver: Callable[[str], tuple[int | None, int | None]] | None
+
+    def __init__(
+        self,
+        file: str,
+        line: int | None = None,
+        column: int | None = None,
+        xpath: str | None = None,
+        resolver: Callable[[str], tuple[int | None, int | None]] | None = None,
+    ) -> None:
+        set_slot = object.__setattr__
+        set_slot(self, "file", file)
+        set_slot(self, "xpath", xpath)
+        set_slot(self, "_line", line)
+        set_slot(self, "_column", column)
+        set_slot(self, "_resolver", resolver if xpath is not None and line is None else None)
+
+    def _resolve(self) -> None:
+        resolver = self._resolver
+        if resolver is not None and self.xpath is not None:
+            line, column = resolver(self.xpath)
+            object.__setattr__(self, "_line", line)
+            object.__setattr__(self, "_column", column)
+            object.__setattr__(self, "_resolver", None)
+
+    @property
+    def line(self) -> int | None:
+        """1-based line of the start tag (``None`` when unknown)."""
+        if self._resolver is not None:
+            self._resolve()
+        return self._line
+
+    @property
+    def column(self) -> int | None:
+        """1-based column of the start tag's ``<`` (``None`` when unknown)."""
+        if self._resolver is not None:
+            self._resolve()
+        return self._column
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Location is immutable (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Location is immutable (cannot delete {name!r})")
+
+    def _key(self) -> tuple[str, int | None, int | None, str | None]:
+        return (self.file, self.line, self.column, self.xpath)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Location):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Location(file={self.file!r}, line={self.line!r}, column={self.column!r}, xpath={self.xpath!r})"
+
+    def __reduce__(self) -> tuple[type[Location], tuple[str, int | None, int | None, str | None]]:
+        return (Location, self._key())
 
 
 @dataclass(frozen=True)

@@ -189,6 +189,22 @@ def _too_deep(root: etree._Element, limit: int) -> etree._Element | None:
     return found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
 
 
+def _has_long_run(text: str, limit: int) -> bool:
+    """True when ``text`` has more than ``limit`` consecutive characters without a ``<``.
+
+    Jumps window by window: the last ``<`` within ``limit + 1`` characters of a run's start ends
+    every run starting before it, so a document of n characters takes about n / limit searches.
+    """
+    start = 0
+    length = len(text)
+    while length - start > limit:
+        last = text.rfind("<", start, start + limit + 1)
+        if last < 0:
+            return True
+        start = last + 1
+    return False
+
+
 def _check_limits(root: etree._Element, text: str, file: str, limits: SafetyLimits) -> Problem | None:
     hint = "split the session or raise the limit in server config"
     deep = _too_deep(root, limits.max_depth)
@@ -212,7 +228,7 @@ def _check_limits(root: etree._Element, text: str, file: str, limits: SafetyLimi
             found=count,
             expected=limits.max_elements,
         )
-    if max(map(len, text.split("<"))) <= limits.max_text:
+    if not _has_long_run(text, limits.max_text):
         return None  # no run of characters between two '<' is long enough to hold an oversized value
     long_nodes = root.xpath(
         f"(//text()[string-length(.) > {limits.max_text}] | //@*[string-length(.) > {limits.max_text}])[1]"

@@ -458,36 +458,37 @@ class _Mapper:
         )
 
 
+def _elements(node: etree._Element, query: str) -> list[etree._Element]:
+    """Elements selected by an XPath query (other result kinds dropped)."""
+    found = node.xpath(query)
+    return [item for item in found if isinstance(item, etree._Element)] if isinstance(found, list) else []
+
+
 def _cardinality(mapper: _Mapper, root: etree._Element) -> None:
     """SK203/SK204 checks that the relaxed content models of session-format §11 leave to rules."""
-    for image in root.iter("Image"):
-        tags = [child.tag for child in image]
-        if "Path" in tags and len(tags) == len(set(tags)):
-            continue  # the common case: nothing to report, no XPath to build
-        path = image.getroottree().getpath(image)
-        if "Path" not in tags:
+    # Both queries run in libxml2; Python only sees the offending elements.
+    for image in _elements(root, "//Image[not(Path)]"):
+        mapper.add(
+            "SK203",
+            image,
+            image.getroottree().getpath(image),
+            None,
+            "<Image> lacks its mandatory <Path> child",
+            "add <Path> with the file relative to the images root",
+            expected="Path",
+        )
+    for tag in _SINGLE_IMAGE_CHILDREN:
+        for extra in _elements(root, f"//Image/{tag}[position() > 1]"):
             mapper.add(
-                "SK203",
-                image,
-                path,
+                "SK204",
+                extra,
+                extra.getroottree().getpath(extra),
                 None,
-                "<Image> lacks its mandatory <Path> child",
-                "add <Path> with the file relative to the images root",
-                expected="Path",
+                f"<Image> has more than one <{tag}> (at most 1 allowed)",
+                "delete the extra element",
+                found=len(_elements(extra, f"../{tag}")),
+                expected=1,
             )
-        for tag in _SINGLE_IMAGE_CHILDREN:
-            extras = [child for child in image if child.tag == tag][1:]
-            for extra in extras:
-                mapper.add(
-                    "SK204",
-                    extra,
-                    extra.getroottree().getpath(extra),
-                    None,
-                    f"<Image> has more than one <{tag}> (at most 1 allowed)",
-                    "delete the extra element",
-                    found=len(extras) + 1,
-                    expected=1,
-                )
     indices = [c for c in root if c.tag == "RandomizedPageGroupIndices"]
     last_page = max((i for i, c in enumerate(root) if c.tag == "Page"), default=-1)
     for number, element in enumerate(indices):

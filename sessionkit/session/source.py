@@ -2,8 +2,9 @@
 
 lxml reports only the line on which a start tag *ends*; the rules need the 1-based line and column
 of the start tag (or of one attribute in it) as validation-rules.md §1 "Locations" asks. This module
-keeps the decoded text and a table of line starts, and finds positions lazily, so building the model
-of a large session pays only for the positions actually reported.
+keeps the decoded text and a table of line starts, and finds positions lazily (by XPath, see
+:meth:`SourceText.xpath_position`), so building the model of a large session pays only for the
+positions actually read.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import re
 from dataclasses import dataclass, field
 
 _NEWLINE = re.compile(r"\n")
-#: Markup that is not an element start tag is matched (and skipped) so that group 1 only captures
-#: element names, in document order (attribute values and text cannot contain a raw ``<``).
-_MARKUP = re.compile(r"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|![^>]*>|([^\s/>!?]+))", re.DOTALL)
+#: Every piece of markup in document order: comments, CDATA, PIs and declarations are matched and
+#: skipped; group 1 marks an end tag, group 2 is a start tag's name and group 3 its ``/`` when the
+#: element is empty (attribute values and text cannot contain a raw ``<``; quoted values may hold ``>``).
+_MARKUP = re.compile(
+    r"<(?:!--.*?-->|!\[CDATA\[.*?\]\]>|\?.*?\?>|![^>]*>|(/)|([^\s/>!?]+)(?:[^>\"'/]++|\"[^\"]*+\"|'[^']*+'|/(?!>))*+(/?)>)",
+    re.DOTALL,
+)
 
 
 @dataclass
@@ -30,32 +35,45 @@ class SourceText:
 
     text: str
     _starts: list[int] = field(init=False, repr=False)
+    _xpaths: dict[str, int] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._starts = [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
 
-    def start_tag_positions(self) -> list[tuple[int, int]]:
-        """1-based (line, column) of every element start tag, in document order.
+    def xpath_position(self, xpath: str) -> tuple[int | None, int | None]:
+        """1-based (line, column) of the start tag of the element at ``xpath``, else ``(None, None)``.
 
-        The k-th entry belongs to the k-th element of ``root.iter(etree.Element)`` (lxml's
-        document order), which lets the model builder locate every node in one pass.
+        ``xpath`` is a child-axis path such as ``/Session/Page[3]/Image[2]/Path`` where an unindexed
+        step means the first child of that name. The first call indexes every start tag of the
+        document (one scan); later calls are dictionary lookups.
         """
-        text = self.text
-        positions: list[tuple[int, int]] = []
-        line = 1
-        previous = 0
-        line_start = 0
-        for match in _MARKUP.finditer(text):
-            if match.group(1) is None:
+        if self._xpaths is None:
+            self._xpaths = self._index_xpaths()
+        steps = xpath.split("/")
+        key = "/".join(step if not step or step.endswith("]") else step + "[1]" for step in steps)
+        offset = self._xpaths.get(key)
+        if offset is None:
+            return None, None
+        return self.offset_to_line_col(offset)
+
+    def _index_xpaths(self) -> dict[str, int]:
+        """Offset of every element start tag keyed by its fully indexed XPath."""
+        offsets: dict[str, int] = {}
+        stack: list[tuple[str, dict[str, int]]] = [("", {})]
+        for match in _MARKUP.finditer(self.text):
+            name = match.group(2)
+            if name is None:
+                if match.group(1) and len(stack) > 1:
+                    stack.pop()
                 continue
-            offset = match.start()
-            newlines = text.count("\n", previous, offset)
-            if newlines:
-                line += newlines
-                line_start = text.rfind("\n", previous, offset) + 1
-            previous = offset
-            positions.append((line, offset - line_start + 1))
-        return positions
+            parent, counts = stack[-1]
+            number = counts.get(name, 0) + 1
+            counts[name] = number
+            key = f"{parent}/{name}[{number}]"
+            offsets[key] = match.start()
+            if not match.group(3):
+                stack.append((key, {}))
+        return offsets
 
     def offset_to_line_col(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""
