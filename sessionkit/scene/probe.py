@@ -2,12 +2,14 @@
 
 ``sessionkit.session`` checks files without decoding images; it takes an
 :class:`~sessionkit.session.files.ImageProbe`. This one reads headers where they suffice and whole
-segmentations only where segment names are needed (rules SK804, SK805, SK808–SK810).
+segmentations only where segment names are needed (rules SK804, SK805, SK808–SK810), and the
+DICOM identity of ``DicomRead="Y"`` and RTStruct images (SK806, SK807).
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,9 @@ import numpy as np
 from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segmentation
-from sessionkit.io import read_header, read_image
+from sessionkit.io import describe_references, read_header, read_image
+from sessionkit.io.dicom_identity import read_series_instance_uid
+from sessionkit.io.dicom_series import is_dicom
 from sessionkit.session.files import ImageFacts
 from sessionkit.session.model import SessionImage
 
@@ -33,14 +37,58 @@ def grid_bounds(grid: ImageGrid) -> tuple[tuple[float, float, float], tuple[floa
     return (float(low[0]), float(low[1]), float(low[2])), (float(high[0]), float(high[1]), float(high[2]))
 
 
+def dicom_facts(path: Path, image: SessionImage) -> ImageFacts | None:
+    """DICOM identity of an RTStruct or ``DicomRead="Y"`` image; ``None`` for other images.
+
+    An RTStruct reports the series it references (``referenced_series_uids``, for SK807); a
+    ``DicomRead="Y"`` image its own ``series_instance_uid``. ``dicom_problem`` (SK806) says why the
+    file cannot be used that way: not DICOM, no SeriesInstanceUID, or an RTStruct without the
+    ReferencedFrameOfReferenceSequence > RTReferencedStudySequence > RTReferencedSeriesSequence chain.
+    """
+    if image.type != "RTStruct" and not image.dicom_read:
+        return None
+    if not is_dicom(path):
+        return ImageFacts(dicom_problem="the file is not DICOM (no 'DICM' preamble or DICOM data set)")
+    try:
+        if image.type == "RTStruct":
+            references = describe_references(path, image_type="RTStruct")
+            referenced = references.get("series_instance_uid")
+            if not referenced:
+                return ImageFacts(
+                    dicom_problem="the RTStruct lacks its referenced-series chain (ReferencedFrameOfReferenceSequence"
+                    " > RTReferencedStudySequence > RTReferencedSeriesSequence > SeriesInstanceUID)"
+                )
+            return ImageFacts(
+                frame_of_reference_uid=references.get("frame_of_reference_uid"), referenced_series_uids=(referenced,)
+            )
+        uid = read_series_instance_uid(path)
+    except ImageReadError as exc:
+        return ImageFacts(dicom_problem=str(exc))
+    if uid is None:
+        return ImageFacts(dicom_problem="the file has no SeriesInstanceUID (0020,000E)")
+    return ImageFacts(series_instance_uid=uid)
+
+
 def probe_image(path: Path, image: SessionImage) -> ImageFacts:
     """Header facts of one session image for the files pass.
+
+    DICOM identity first (:func:`dicom_facts`): a ``DicomRead="Y"`` file that is not a usable
+    series reports only its SK806 problem, and an RTStruct only what it references; other images
+    then have their grid read.
 
     Raises
     ------
     ImageReadError
         When the file cannot be read as its ``Type`` (reported as SK804).
     """
+    dicom = dicom_facts(path, image)
+    if dicom is not None and (dicom.dicom_problem or image.type == "RTStruct"):
+        return dicom
+    facts = _grid_facts(path, image)
+    return facts if dicom is None else replace(facts, series_instance_uid=dicom.series_instance_uid)
+
+
+def _grid_facts(path: Path, image: SessionImage) -> ImageFacts:
     if image.type not in _GRID_TYPES:
         return ImageFacts()
     if image.type == "Segmentation":
