@@ -14,6 +14,7 @@ Saved label maps are Image Quizzer's ``-quizlabel.nrrd``: gzip NRRD (level 1, cl
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,9 @@ LabelArray = npt.NDArray[np.integer]
 
 #: Highest label value the viewer can draw (8-bit drawing, clarifications C9).
 MAX_DRAWN_LABEL = 255
+
+#: pynrrd's ``# on <date>(GMT).`` header comment (the only non-deterministic bytes it writes).
+_WRITE_TIME_COMMENT = re.compile(rb"\A(NRRD\d{4}\n(?:#[^\n]*\n)*?)# on [^\n]*\(GMT\)\.\n")
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ def encode_labelmap_nrrd(labels: npt.ArrayLike, grid: ImageGrid, *, compression_
     -------
     bytes
         Attached-header NRRD: ``uint8``, or ``uint16`` when a label exceeds 255 (reading-flow §11).
+        Deterministic: the same labels on the same grid give the same bytes.
 
     Raises
     ------
@@ -146,7 +151,9 @@ def encode_labelmap_nrrd(labels: npt.ArrayLike, grid: ImageGrid, *, compression_
         compression_level=compression_level,
         index_order="C",
     )
-    return buffer.getvalue()
+    # pynrrd stamps the write time in a comment; without it equal maps give equal bytes (and SHA-256),
+    # which the "redisplayed map modified?" test (SK912) and unchanged autosaves rely on.
+    return _WRITE_TIME_COMMENT.sub(rb"\1", buffer.getvalue(), count=1)
 
 
 def resample_labels(labels: LabelArray, source: ImageGrid, target: ImageGrid) -> LabelArray:

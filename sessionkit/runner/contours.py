@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,7 @@ from sessionkit.io import (
 )
 from sessionkit.io.contours import LabelArray
 from sessionkit.responses.paths import RunPaths
+from sessionkit.responses.run_folder import utc_timestamp
 from sessionkit.responses.state_file import write_bytes_atomic
 from sessionkit.runner.service import ReadingService
 from sessionkit.session import DEFAULT_COLOR_TABLE, ColorTable, read_color_table
@@ -43,6 +47,20 @@ def run_color_table(service: ReadingService, run_id: str) -> ColorTable:
     run_dir = service.run_dir(run_id)
     colors = RunPaths(run_dir.parent.parent, run_dir.parent.name, run_dir.name).colors
     return read_color_table(colors) if colors.is_file() else DEFAULT_COLOR_TABLE
+
+
+def _digest(path: Path) -> str:
+    """SHA-256 of a saved label map.
+
+    Raises
+    ------
+    ImageReadError
+        If the file cannot be read.
+    """
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read the saved label map ({exc})") from exc
 
 
 def _store(
@@ -74,9 +92,11 @@ def save_drawing(service: ReadingService, run_id: str, image_id: str, data: byte
     Returns
     -------
     dict
-        ``{file, sha256, labels (list of int), voxel_count, saved_at, unknown_labels}``; ``file`` is
-        relative to the reader folder (annotations.csv ``file``). ``unknown_labels`` are values
-        absent from the colour table, kept and reported as SK907 in ``events.jsonl``.
+        ``{file, sha256, labels (list of int), voxel_count, saved_at, unknown_labels, unchanged}``;
+        ``file`` is relative to the reader folder (annotations.csv ``file``). ``unknown_labels`` are
+        values absent from the colour table, kept and reported as SK907 in ``events.jsonl`` when
+        written. ``unchanged``: the drawing equals the saved map, so nothing was written or logged
+        and ``saved_at`` is that file's time.
 
     Raises
     ------
@@ -91,10 +111,23 @@ def save_drawing(service: ReadingService, run_id: str, image_id: str, data: byte
     """
     page, _ = service.page_image(run_id, image_id, drawing=True)
     labels = decode_drawing(data, grid, source=f"drawing of {page.id}/{image_id}")
-    row = _store(service, run_id, image_id, "labelmap", encode_labelmap_nrrd(labels, grid), labels)
+    content = encode_labelmap_nrrd(labels, grid)
+    sha = hashlib.sha256(content).hexdigest()
+    own = service.labelmap_plan(run_id, image_id).own_file
+    if own is not None and _digest(own) == sha:  # unchanged since the last save: nothing written (D10)
+        summary = summarize_labels(labels)
+        return {
+            "file": own.relative_to(service.run_dir(run_id).parent).as_posix(),
+            "sha256": sha,
+            "labels": list(summary.labels),
+            "voxel_count": summary.voxel_count,
+            "saved_at": utc_timestamp(datetime.fromtimestamp(own.stat().st_mtime, UTC)),
+            "unknown_labels": _unknown(service, run_id, summary.labels),
+            "unchanged": True,
+        }
+    row = _store(service, run_id, image_id, "labelmap", content, labels)
     present = [int(v) for v in row["labels"].split()]
-    known = {entry.label_value for entry in run_color_table(service, run_id).entries}
-    unknown = [value for value in present if value not in known]
+    unknown = _unknown(service, run_id, present)
     if unknown:
         service.log_event(
             run_id, "problem", {"code": "SK907", "page": page.id, "image_id": image_id, "values": unknown}
@@ -106,7 +139,14 @@ def save_drawing(service: ReadingService, run_id: str, image_id: str, data: byte
         "voxel_count": int(row["voxel_count"]),
         "saved_at": row["saved_at"],
         "unknown_labels": unknown,
+        "unchanged": False,
     }
+
+
+def _unknown(service: ReadingService, run_id: str, present: Sequence[int]) -> list[int]:
+    """Label values absent from the run's colour table (SK907)."""
+    known = {entry.label_value for entry in run_color_table(service, run_id).entries}
+    return [value for value in present if value not in known]
 
 
 def load_drawing(
@@ -163,9 +203,6 @@ def load_drawing(
 def _copy_source(service: ReadingService, run_id: str, image_id: str, source: Path, grid: ImageGrid) -> LabelArray:
     """First display of a ``DisplayLabelMapID`` image: copy the source file once (D23)."""
     labels = read_labelmap(source, grid)
-    try:
-        content = source.read_bytes()  # same Path, so same grid: the file itself is the copy
-    except OSError as exc:
-        raise ImageReadError(f"{source}: cannot read the label map to redisplay ({exc})") from exc
-    _store(service, run_id, image_id, "redisplay", content, labels)
+    # Encoded like every save, so an unchanged autosave has the copy's SHA-256 (SK912 "unmodified").
+    _store(service, run_id, image_id, "redisplay", encode_labelmap_nrrd(labels, grid), labels)
     return labels

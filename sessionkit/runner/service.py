@@ -47,7 +47,7 @@ from sessionkit.runner.machine import (
     to_json,
 )
 from sessionkit.runner.navigation import Instance, group_order, progress_text
-from sessionkit.runner.requirements import page_issues
+from sessionkit.runner.requirements import DRAWABLE_TYPES, page_issues
 from sessionkit.runner.rows import RowContext, response_rows
 from sessionkit.session import load_session
 from sessionkit.session.model import Page, Session, SessionImage
@@ -57,8 +57,6 @@ ANNOTATION_KINDS = frozenset({"labelmap", "redisplay", "merge", "line", "line_de
 READER_EDITS = frozenset({"labelmap", "line", "line_deleted"})
 #: Kinds that give an image node a label map (SK915: "no contours drawn — continue?").
 LABEL_KINDS = frozenset({"labelmap", "redisplay", "merge"})
-#: Image types a reader may draw a label map on (reading-flow §11).
-DRAWABLE_TYPES = frozenset({"Volume", "VolumeSequence"})
 #: Transitions a submission may carry (clarifications C1 names; ``goto_bookmark`` logs as ``bookmark``).
 SUBMIT_TRANSITIONS = frozenset(CSV_EVENT)
 
@@ -482,7 +480,8 @@ class ReadingService:
             ``Image@ID`` on the current page.
         kind : {"labelmap", "redisplay", "merge", "line", "line_deleted"}
         file : Path
-            The file inside the run folder (see :meth:`annotation_path`).
+            The file in the current instance's page folder (see :meth:`annotation_path`); a file of
+            another instance (the page changed while it was being written) is refused with ``HTTP409``.
         labels : sequence of int
             Non-zero label values present (label maps).
         voxel_count : int, optional
@@ -500,7 +499,8 @@ class ReadingService:
         Raises
         ------
         RunnerStateError
-            ``HTTP404`` unknown run or image; ``HTTP422`` unknown kind or a reader edit on a read-only page.
+            ``HTTP404`` unknown run or image; ``HTTP422`` unknown kind or a reader edit on a read-only page;
+            ``HTTP409`` ``file`` is not in the current instance's folder.
         ResponseLogError
             ``file`` outside the run folder or unreadable, or the log cannot be written.
         """
@@ -513,11 +513,18 @@ class ReadingService:
                 raise RunnerStateError("This page is read-only", code="HTTP422", hint="annotations cannot change here")
             image = self._image(state, image_id)
             path = ensure_inside(run.folder.paths.run_dir, Path(file))
+            page, inst = state.page(), state.entry.instance
+            group = state.session.effective_page_groups()[page.index - 1]
+            if path.parent != run.folder.paths.page_folder(group, inst.instance_id(page), page.descriptor).resolve():
+                raise RunnerStateError(
+                    f"{path.name} is not in the folder of the current page {inst.instance_id(page)}",
+                    code="HTTP409",
+                    hint="the page changed while saving; save again",
+                )
             try:
                 sha = "" if kind == "line_deleted" else hashlib.sha256(path.read_bytes()).hexdigest()
             except OSError as exc:
                 raise ResponseLogError(f"Cannot read the annotation file {path}: {exc}") from exc
-            page, inst = state.page(), state.entry.instance
             seq = run.last_seq + 1
             row = {
                 "log_version": LOG_VERSION,

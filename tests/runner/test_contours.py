@@ -220,3 +220,47 @@ def test_corpus_d_starting_contour_round_trip(make, tmp_path, corpus: Path):
     assert np.array_equal(saved.array[~touched], source.layers[0][~touched])
     assert np.array_equal(saved.array[touched], edited[touched])
     assert np.array_equal(load_drawing(service, run_id, "CT", grid), edited)
+
+
+def test_an_unchanged_drawing_is_not_written_again_d10(chain):
+    service, run_id = chain
+    first = save_drawing(service, run_id, "CT", drawing(box()), GRID)
+    rows = len(annotation_rows(service, run_id))
+    again = save_drawing(service, run_id, "CT", drawing(box(), gzip=True), GRID)
+    assert again["unchanged"] and not first["unchanged"]
+    assert (again["file"], again["sha256"], again["labels"]) == (first["file"], first["sha256"], first["labels"])
+    assert len(annotation_rows(service, run_id)) == rows
+
+
+def test_unmodified_redisplay_does_not_meet_segment_required_sk912(make, tmp_path):
+    path = tmp_path / "s.xml"
+    path.write_bytes(b"<Session/>")
+    session = make.session(
+        make.page("Draw", enable_segment_editor=True, images=(ct(label_map_id="les"),)),
+        make.page("Check", enable_segment_editor=True, images=(ct(display_label_map_id="les", segment_required=True),)),
+        make.page("End"),
+        sha256=hashlib.sha256(b"<Session/>").hexdigest(),
+    )
+    service = ReadingService(session, path, tmp_path / "out")
+    run_id = service.login("r")["run_id"]
+    save_drawing(service, run_id, "CT", drawing(box()), GRID)
+    go(service, run_id)
+    assert np.array_equal(load_drawing(service, run_id, "CT", GRID), box())
+    assert save_drawing(service, run_id, "CT", drawing(box()), GRID)["unchanged"]  # autosave of the copy
+    with pytest.raises(RunnerStateError) as refused:
+        go(service, run_id)
+    assert refused.value.code == "SK912"
+    edited = box()
+    edited[0, 0, 0] = 1
+    assert not save_drawing(service, run_id, "CT", drawing(edited), GRID)["unchanged"]
+    assert go(service, run_id)["page_id"] == "End"
+
+
+def test_a_file_of_another_page_is_not_logged_here(chain):
+    service, run_id = chain
+    stale = service.annotation_path(run_id, "CT")  # a save started on Draw ...
+    stale.write_bytes(b"x")
+    go(service, run_id)  # ... while the reader moved on
+    with pytest.raises(RunnerStateError) as refused:
+        service.record_annotation(run_id, image_id="CT", kind="labelmap", file=stale, labels=[1], voxel_count=1)
+    assert refused.value.code == "HTTP409"

@@ -70,19 +70,21 @@ def test_put_saves_the_drawing_on_the_exact_background_grid(client: TestClient, 
     assert client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz").status_code == 204
     background = read_image(BACKGROUND)
     labels = _strokes(background.grid.spatial_shape)
-    for gz in (False, True):
-        response = client.put(
-            f"/api/runs/{run_id}/drawings/CT", content=_niivue_upload(client, run_id, page, labels, gz=gz)
-        )
-        assert response.status_code == 200, response.text
-    body = response.json()
+    responses = [
+        client.put(f"/api/runs/{run_id}/drawings/CT", content=_niivue_upload(client, run_id, page, labels, gz=gz))
+        for gz in (False, True)
+    ]
+    assert [r.status_code for r in responses] == [200, 200], responses[-1].text
+    assert [r.json()["unchanged"] for r in responses] == [False, True]  # the same drawing twice: one save
+    body = responses[0].json()
+    assert responses[1].json()["sha256"] == body["sha256"]
     assert body["file"] == "drawing_session/PgGroup1_Draw_Outline/Draw_CT-quizlabel.nrrd"
     assert (body["labels"], body["voxel_count"], body["unknown_labels"]) == ([1, 2], 20 * 40 + 80, [])
     saved = read_nrrd(tmp_path / "runs" / "reader01" / body["file"])
     assert saved.array.dtype == np.uint8 and np.array_equal(saved.array, labels)
     assert np.array_equal(saved.grid.affine, background.grid.affine)  # spacing, origin, direction exactly
     rows = _annotations(tmp_path)
-    assert [r["kind"] for r in rows] == ["labelmap", "labelmap"] and rows[-1]["sha256"] == body["sha256"]
+    assert [r["kind"] for r in rows] == ["labelmap"] and rows[-1]["sha256"] == body["sha256"]
     assert rows[-1]["labels"] == "1 2" and rows[-1]["event"] == "autosave"
     shown = client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz")
     assert shown.status_code == 200 and shown.content[:2] == b"\x1f\x8b"
