@@ -62,9 +62,10 @@ def main() -> None:
         (folder / "drawing_colors.txt").write_bytes((SESSION.parent / "drawing_colors.txt").read_bytes())
         service = ReadingService(load_session(session_path), session_path, folder / "runs")
         run_id = service.login("bench")["run_id"]
-        labels = [drawing(shape, shift) for shift in range(args.repeat)]
+        labels = [drawing(shape, shift) for shift in range(2 * args.repeat)]  # every save differs
         raw = [encode_nifti(x, grid, label=True, compression_level=None) for x in labels]
-        wire_gz = [gzip.compress(x, compresslevel=6) for x in raw]
+        wire_gz = [gzip.compress(x, compresslevel=6) for x in raw[: args.repeat]]
+        raw = raw[args.repeat :]
         print(f"label map {shape[2]}x{shape[1]}x{shape[0]} uint8, {np.count_nonzero(labels[0])} voxels labelled")
         for name, payloads in (("gzipped NIfTI (saveToUint8Array)", wire_gz), ("uncompressed NIfTI (saveImage)", raw)):
             totals = []
@@ -72,6 +73,7 @@ def main() -> None:
                 start = time.perf_counter()
                 result = save_drawing(service, run_id, "CT", payload, grid)
                 totals.append(time.perf_counter() - start)
+                assert not result["unchanged"]
             saved = service.run_dir(run_id).parent / result["file"]
             size = saved.stat().st_size
             print(f"\n{name}: {len(payloads[0]):,} bytes on the wire")
@@ -92,6 +94,9 @@ def main() -> None:
         print(f"  decode + grid check    {ms(decode)}")
         print(f"  NRRD encode (gzip 1)   {ms(encode)}")
         print("  the rest of the total is the atomic write, fsyncs, sha256 and the CSV/state commit")
+        start = time.perf_counter()
+        result = save_drawing(service, run_id, "CT", raw[-1], grid)
+        print(f"  unchanged re-save      {(time.perf_counter() - start) * 1e3:7.1f} ms (nothing written)")
         level9 = len(gzip.compress(raw[0], compresslevel=9))
         print(f"\nwire alternatives: gzip-9 NIfTI {level9:,} bytes; uncompressed {len(raw[0]):,} bytes")
 
