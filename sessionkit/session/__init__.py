@@ -7,7 +7,8 @@ Public API (validation-rules.md, session-format.md):
   :class:`~sessionkit.errors.SessionError` when the file has errors;
 * :func:`check_session` -- both at once (model, problems, SHA-256), used by the CLI;
 * :func:`read_color_table`, :data:`DEFAULT_COLOR_TABLE` -- ROIColorFile tables (session-format §8);
-* :func:`schema_path` -- the bundled ``session.xsd``.
+* :func:`schema_path` -- the bundled ``session.xsd``;
+* :data:`BUTTON_ACTIONS` -- the Button actions the server implements (D9, C6).
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from sessionkit.session.build import build_session
 from sessionkit.session.colors import DEFAULT_COLOR_TABLE, ColorEntry, ColorTable, read_color_table
 from sessionkit.session.files import ImageFacts, ImageProbe, check_files
 from sessionkit.session.findings import Findings
-from sessionkit.session.model import Session
+from sessionkit.session.model import BUTTON_ACTIONS, Session
 from sessionkit.session.parse import DEFAULT_LIMITS, SafetyLimits, parse_session_file
 from sessionkit.session.rules import check_rules
 from sessionkit.session.schema import schema_path, validate_schema
 
 __all__ = [
+    "BUTTON_ACTIONS",
     "DEFAULT_COLOR_TABLE",
     "ColorEntry",
     "ColorTable",

@@ -14,6 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 from sessionkit.session.codes import RULES
+from sessionkit.session.model import BUTTON_ACTIONS
 from sessionkit.session.schema import element_specs, schema_path
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -127,7 +128,13 @@ def render_errors_md(corpus: Path | None = None) -> str:
         else:
             out += ["Bad:", "", "```", EXAMPLES.get(code, "(see the condition above)"), "```"]
         out += ["", f"Fix: {rule.hint}."]
+        if code == "SK612":
+            out += ["", "Registered actions (`sessionkit.session.BUTTON_ACTIONS`):", "", *_button_action_lines()]
     return "\n".join(out) + "\n"
+
+
+def _button_action_lines() -> list[str]:
+    return [f"- `{name}`: {what}." for name, what in sorted(BUTTON_ACTIONS.items())]
 
 
 def _doc(node: etree._Element) -> str:
@@ -167,6 +174,16 @@ def render_session_reference_md(xsd: Path | None = None) -> str:
                     f"| `{attribute.get('name')}` | {attribute.get('type', 'string')} | "
                     f"{attribute.get('use', 'optional')} | {attribute.get('default', '')} | {_doc(attribute)} |"
                 )
+    out += [
+        "",
+        "## Button actions",
+        "",
+        "A `Button` question's `Option` names a server action by file name (D9): sessionkit never runs",
+        "code from a session. The registered actions (`sessionkit.session.BUTTON_ACTIONS`) are below;",
+        "any other name is kept, the button only records the click, and validation warns (SK612).",
+        "",
+        *_button_action_lines(),
+    ]
     types = list(doc.getroot().iterchildren(f"{_XS}simpleType"))
     out += ["", "## Value types", "", "| type | values |", "|---|---|"]
     for simple in types:

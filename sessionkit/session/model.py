@@ -14,8 +14,9 @@ and rules skip it (validation-rules §1 "Cascades").
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 
 ImageType = Literal["Volume", "VolumeSequence", "LabelMap", "Segmentation", "RTStruct", "Vector"]
@@ -43,6 +44,20 @@ LAYOUT_VIEWPORTS: dict[str, tuple[Destination, ...]] = {
     "OneUpRedSlice": ("Red",),
     "SideBySideRedYellow": ("Red", "Yellow"),
 }
+
+#: Button actions the server implements (session-format §7 "Button", D9, clarifications C6), keyed by
+#: the option's file name (``<Option>reset_view.py</Option>``) with what a click does. None of them runs
+#: code from the session: each only touches the reader's own viewer state or records the click, so
+#: every one succeeds. Any other name is SK612: the button only records the click.
+BUTTON_ACTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "record_click.py": "records the click and nothing else (a checkpoint the reader confirms)",
+        "reset_view.py": "restores every viewport of the page to its initial slice, zoom and pan "
+        "(InitialSliceOffset, ZoomFactor, PanOrigin, else the image defaults)",
+        "reset_window_level.py": "restores the window/level of the page's images to their initial values "
+        "(WindowLevel, else the image defaults)",
+    }
+)
 
 #: Question types whose options are logged in responses.csv (reading-flow §14.2).
 ANSWERABLE_TYPES: frozenset[str] = frozenset({"Radio", "CheckBox", "Text", "IntegerValue", "FloatValue", "Button"})

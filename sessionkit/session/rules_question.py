@@ -7,11 +7,9 @@ from collections import Counter
 
 from sessionkit.session.build import parse_xsd_float, parse_xsd_integer
 from sessionkit.session.findings import Findings, question_name
-from sessionkit.session.model import Page, Question, QuestionSet
+from sessionkit.session.model import BUTTON_ACTIONS, Page, Question, QuestionSet
 from sessionkit.session.rules_image import path_escape_reason
 
-#: Button actions the server implements (D9, clarifications C6); matched by the option's file name.
-BUTTON_ACTIONS: frozenset[str] = frozenset()
 _LABELLED = frozenset({"Radio", "CheckBox", "Text", "IntegerValue", "FloatValue"})
 
 
@@ -146,8 +144,8 @@ def _option_rules(page: Page, question: Question, name: str, out: Findings) -> N
             elif question.type == "Button" and label.rsplit("/", 1)[-1] not in BUTTON_ACTIONS:
                 out.add(
                     "SK612",
-                    f"{name}: Button option '{option.label}' names no action registered on the server; "
-                    "the button only records the click",
+                    f"{name}: Button option '{option.label}' names no action registered on the server "
+                    f"(registered: {', '.join(sorted(BUTTON_ACTIONS))}); the button only records the click",
                     option.location,
                     page=page,
                     found=option.label,
