@@ -16,6 +16,7 @@ import numpy.typing as npt
 from sessionkit.errors import ImageReadError
 from sessionkit.geometry import FloatArray, ImageGrid
 from sessionkit.imaging import RGB, Segment, Segmentation
+from sessionkit.imaging.palette import generic_color
 
 #: ``label_value -> (name, rgb)``: names and colours of a label map's values (an ROIColorFile).
 ColorTable = Mapping[int, tuple[str, RGB]]
@@ -23,22 +24,6 @@ ColorTable = Mapping[int, tuple[str, RGB]]
 #: Swaps axis 0 and axis 2 of a homogeneous index: ``(i, j, k, 1) <-> (k, j, i, 1)``.
 _SWAP_IK: FloatArray = np.array(
     [[0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
-)
-
-#: Colours given to label values without a colour table (Slicer ``GenericColors`` 1-12, cycled).
-DEFAULT_PALETTE: tuple[RGB, ...] = (
-    (128, 174, 128),
-    (241, 214, 145),
-    (177, 122, 101),
-    (111, 184, 210),
-    (216, 101, 79),
-    (221, 130, 101),
-    (144, 238, 144),
-    (192, 104, 88),
-    (220, 245, 20),
-    (78, 63, 0),
-    (255, 250, 220),
-    (230, 220, 70),
 )
 
 
@@ -133,7 +118,7 @@ def labelmap_segmentation(
     grid : ImageGrid
     color_table : mapping of int to (str, (int, int, int)), optional
         Names and RGB 0-255 colours per label value (an ROIColorFile). Values it lacks are named
-        ``Label_<value>`` and coloured from :data:`DEFAULT_PALETTE`.
+        ``Label_<value>`` and coloured by :func:`~sessionkit.imaging.palette.generic_color`.
     frame_of_reference_uid, source : str, optional
 
     Returns
@@ -146,7 +131,7 @@ def labelmap_segmentation(
     table = color_table or {}
     segments = []
     for value in values:
-        name, color = table.get(value, (f"Label_{value}", DEFAULT_PALETTE[(value - 1) % len(DEFAULT_PALETTE)]))
+        name, color = table.get(value, (f"Label_{value}", generic_color(value - 1)))
         segments.append(Segment(segment_id=str(value), name=name, label_value=value, color=color, layer=0))
     return Segmentation(
         layers=layer[np.newaxis],

@@ -27,8 +27,15 @@ from sessionkit import __version__
 from sessionkit.errors import GeometryError, ImageReadError, SegmentationError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import RGB, Segmentation, Volume
-from sessionkit.io._common import DEFAULT_PALETTE, SparseMask, pack_segments, require_file
-from sessionkit.io.dicom_series import find_series, functional_item, ordered_series_files, read_dicom_series_header
+from sessionkit.imaging.palette import generic_color
+from sessionkit.io._common import SparseMask, pack_segments, require_file
+from sessionkit.io.dicom_series import (
+    find_series,
+    functional_item,
+    ordered_series_files,
+    read_dataset,
+    read_dicom_series_header,
+)
 
 SEG_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
 LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
@@ -53,18 +60,13 @@ def referenced_series(dataset: Any) -> tuple[str | None, str | None]:
 
 def read_dicom_seg_references(path: str | Path) -> tuple[str | None, str | None]:
     """``(FrameOfReferenceUID, referenced SeriesInstanceUID)`` of a SEG file, without its pixels."""
-    file = require_file(path)
-    try:
-        header = pydicom.dcmread(str(file), stop_before_pixels=True)
-    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
-        raise ImageReadError(f"{file}: not a readable DICOM file ({exc})") from exc
-    return referenced_series(header)
+    return referenced_series(read_dataset(require_file(path), stop_before_pixels=True))
 
 
 def _color(description: Any, index: int) -> RGB:
     lab = getattr(description, "RecommendedDisplayCIELabValue", None)
     if lab is None:
-        return DEFAULT_PALETTE[index % len(DEFAULT_PALETTE)]
+        return generic_color(index)
     r, g, b = hd.color.CIELabColor.from_dicom_value([int(v) for v in lab]).to_rgb(clip=True)
     return (int(r), int(g), int(b))
 

@@ -28,7 +28,8 @@ from pydicom.errors import InvalidDicomError
 from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segment, Segmentation, Volume
-from sessionkit.io._common import DEFAULT_PALETTE, require_file
+from sessionkit.imaging.palette import generic_color
+from sessionkit.io._common import require_file
 
 LOG = logging.getLogger(__name__)
 
@@ -78,11 +79,24 @@ def sop_class_uid(path: Path) -> str:
     return str(getattr(header, "SOPClassUID", ""))
 
 
-def _header(path: Path) -> Any:
+def read_dataset(path: Path, *, stop_before_pixels: bool = False, specific_tags: list[str] | None = None) -> Any:
+    """pydicom data set of ``path`` (``force=True``: preamble-less files are read too).
+
+    Raises
+    ------
+    ImageReadError
+        If pydicom cannot parse the file.
+    """
     try:
-        return pydicom.dcmread(str(path), stop_before_pixels=True, specific_tags=_HEADER_TAGS, force=True)
+        return pydicom.dcmread(
+            str(path), stop_before_pixels=stop_before_pixels, specific_tags=specific_tags, force=True
+        )
     except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
         raise ImageReadError(f"{path}: not a readable DICOM file ({exc})") from exc
+
+
+def _header(path: Path) -> Any:
+    return read_dataset(path, stop_before_pixels=True, specific_tags=_HEADER_TAGS)
 
 
 def series_files(path: str | Path | Sequence[str | Path], series_instance_uid: str | None = None) -> list[Path]:
@@ -288,10 +302,7 @@ def _load_slices(files: list[Path], *, stop_before_pixels: bool) -> tuple[dict[P
     datasets: dict[Path, Any] = {}
     slices = []
     for file in files:
-        try:
-            dataset = pydicom.dcmread(str(file), stop_before_pixels=stop_before_pixels, force=True)
-        except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
-            raise ImageReadError(f"{file}: not a readable DICOM file ({exc})") from exc
+        dataset = read_dataset(file, stop_before_pixels=stop_before_pixels)
         if int(getattr(dataset, "NumberOfFrames", 1) or 1) > 1:
             if len(files) > 1:
                 raise ImageReadError(f"{file}: a multi-frame image in a series of {len(files)} files; expected one")
@@ -429,12 +440,12 @@ def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instanc
     grid, ordered = _geometry(slices, _pixel_measures(first), source)
     out = np.empty(grid.spatial_shape, dtype=_output_dtype(first, ordered))
     if int(getattr(first, "NumberOfFrames", 1) or 1) > 1:
-        frames = _pixels(pydicom.dcmread(str(files[0]), force=True), files[0])
+        frames = _pixels(read_dataset(files[0]), files[0])
         for index, item in enumerate(ordered):
             _store(out, index, frames[item.frame], item)
     else:
         for index, item in enumerate(ordered):  # one file at a time: peak memory ~ out + one slice
-            dataset = pydicom.dcmread(str(item.path), force=True)
+            dataset = read_dataset(item.path)
             if (int(dataset.Rows), int(dataset.Columns)) != grid.spatial_shape[1:]:
                 raise ImageReadError(
                     f"{item.path}: {dataset.Rows}x{dataset.Columns} pixels, the series has {grid.spatial_shape[1:]}"
@@ -464,7 +475,7 @@ def read_dicom_mask_series(
         raise ImageReadError(f"{volume.source}: mask series has no positive voxel; expected a binary mask")
     layer = (np.asarray(volume.array, dtype=np.float64) >= 0.5 * top).astype(np.uint8)
     description = getattr(_header(files[0]), "SeriesDescription", "") or "Mask"
-    segment = Segment(segment_id="1", name=str(description), label_value=1, color=DEFAULT_PALETTE[0], layer=0)
+    segment = Segment(segment_id="1", name=str(description), label_value=1, color=generic_color(0), layer=0)
     return Segmentation(
         layers=layer[np.newaxis],
         grid=volume.grid,

@@ -25,14 +25,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pydicom
-from pydicom.errors import InvalidDicomError
 
 from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import RGB, Segmentation, Volume
-from sessionkit.io._common import DEFAULT_PALETTE, SparseMask, pack_segments, require_file
-from sessionkit.io.dicom_series import find_series, read_dicom_series
+from sessionkit.imaging.palette import generic_color
+from sessionkit.io._common import SparseMask, pack_segments, require_file
+from sessionkit.io.dicom_series import find_series, read_dataset, read_dicom_series
 
 LOG = logging.getLogger(__name__)
 
@@ -50,10 +49,7 @@ class StructureSetReference:
 
 
 def _read(path: Path) -> Any:
-    try:
-        dataset = pydicom.dcmread(str(path), force=True)
-    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
-        raise ImageReadError(f"{path}: not a readable DICOM file ({exc})") from exc
+    dataset = read_dataset(path)
     if (
         str(getattr(dataset, "SOPClassUID", "")) != RTSTRUCT_SOP_CLASS
         and getattr(dataset, "Modality", "") != "RTSTRUCT"
@@ -151,7 +147,7 @@ def _roi_masks(dataset: Any, grid: ImageGrid, source: str) -> list[tuple[str, st
         color: RGB = (
             (int(color_value[0]), int(color_value[1]), int(color_value[2]))
             if color_value is not None and len(color_value) == 3
-            else DEFAULT_PALETTE[index % len(DEFAULT_PALETTE)]
+            else generic_color(index)
         )
         by_slice: dict[int, list[npt.NDArray[np.float64]]] = {}
         for contour in getattr(roi, "ContourSequence", []):

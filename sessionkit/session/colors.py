@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from sessionkit.errors import Problem, SessionError
+from sessionkit.imaging.palette import GENERIC_COLORS
 from sessionkit.session.codes import RULES
 
 _INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
@@ -73,29 +74,10 @@ class ColorTable:
         return max((entry.label_value for entry in self.entries), default=0)
 
 
-_GENERIC = (
-    ("tissue", 128, 174, 128),
-    ("bone", 241, 214, 145),
-    ("skin", 177, 122, 101),
-    ("connective_tissue", 111, 184, 210),
-    ("blood", 216, 101, 79),
-    ("organ", 221, 130, 101),
-    ("mass", 144, 238, 144),
-    ("muscle", 192, 104, 88),
-    ("foreign_object", 220, 245, 20),
-    ("waste", 78, 63, 0),
-    ("teeth", 255, 250, 220),
-    ("fat", 230, 220, 70),
-    ("gray_matter", 200, 200, 235),
-    ("white_matter", 250, 250, 210),
-    ("nerve", 244, 214, 49),
-    ("vein", 0, 151, 206),
-)
-
 #: Built-in table used when a session has no ROIColorFile (session-format §8; same role as Slicer's
 #: ``GenericColors``): label values 1-16, value 0 being background.
 DEFAULT_COLOR_TABLE = ColorTable(
-    entries=tuple(ColorEntry(i + 1, name, (r, g, b, 255)) for i, (name, r, g, b) in enumerate(_GENERIC)),
+    entries=tuple(ColorEntry(i + 1, name, (r, g, b, 255)) for i, (name, (r, g, b)) in enumerate(GENERIC_COLORS)),
     source=None,
 )
 

@@ -9,7 +9,14 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["sessionkit.io.nrrd", "sessionkit.io.nifti", "sessionkit.io.describe", "sessionkit.io.rtstruct"]
+    "module",
+    [
+        "sessionkit.io.nrrd",
+        "sessionkit.io.nifti",
+        "sessionkit.io.describe",
+        "sessionkit.io.rtstruct",
+        "sessionkit.imaging.palette",
+    ],
 )
 def test_docstring_examples_run(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
