@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from sessionkit.io.contours import LabelArray
 from sessionkit.responses.paths import RunPaths
 from sessionkit.responses.run_folder import utc_timestamp
 from sessionkit.responses.state_file import write_bytes_atomic
+from sessionkit.runner.history import LabelMapPlan
 from sessionkit.runner.service import ReadingService
 from sessionkit.session import DEFAULT_COLOR_TABLE, ColorTable, read_color_table
 
@@ -47,6 +49,16 @@ def run_color_table(service: ReadingService, run_id: str) -> ColorTable:
     run_dir = service.run_dir(run_id)
     colors = RunPaths(run_dir.parent.parent, run_dir.parent.name, run_dir.name).colors
     return read_color_table(colors) if colors.is_file() else DEFAULT_COLOR_TABLE
+
+
+#: One lock per (service, run, image): saves and displays of one drawing never interleave.
+_LOCKS: dict[tuple[int, str, str], threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _drawing_lock(service: ReadingService, run_id: str, image_id: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault((id(service), run_id, image_id), threading.Lock())
 
 
 def _digest(path: Path) -> str:
@@ -113,19 +125,20 @@ def save_drawing(service: ReadingService, run_id: str, image_id: str, data: byte
     labels = decode_drawing(data, grid, source=f"drawing of {page.id}/{image_id}")
     content = encode_labelmap_nrrd(labels, grid)
     sha = hashlib.sha256(content).hexdigest()
-    own = service.labelmap_plan(run_id, image_id).own_file
-    if own is not None and _digest(own) == sha:  # unchanged since the last save: nothing written (D10)
-        summary = summarize_labels(labels)
-        return {
-            "file": own.relative_to(service.run_dir(run_id).parent).as_posix(),
-            "sha256": sha,
-            "labels": list(summary.labels),
-            "voxel_count": summary.voxel_count,
-            "saved_at": utc_timestamp(datetime.fromtimestamp(own.stat().st_mtime, UTC)),
-            "unknown_labels": _unknown(service, run_id, summary.labels),
-            "unchanged": True,
-        }
-    row = _store(service, run_id, image_id, "labelmap", content, labels)
+    with _drawing_lock(service, run_id, image_id):  # an autosave and a pre-transition save may overlap
+        own = service.labelmap_plan(run_id, image_id).own_file
+        if own is not None and _digest(own) == sha:  # unchanged since the last save: nothing written (D10)
+            summary = summarize_labels(labels)
+            return {
+                "file": own.relative_to(service.run_dir(run_id).parent).as_posix(),
+                "sha256": sha,
+                "labels": list(summary.labels),
+                "voxel_count": summary.voxel_count,
+                "saved_at": utc_timestamp(datetime.fromtimestamp(own.stat().st_mtime, UTC)),
+                "unknown_labels": _unknown(service, run_id, summary.labels),
+                "unchanged": True,
+            }
+        row = _store(service, run_id, image_id, "labelmap", content, labels)
     present = [int(v) for v in row["labels"].split()]
     unknown = _unknown(service, run_id, present)
     if unknown:
@@ -185,8 +198,17 @@ def load_drawing(
         A redisplay copy or merge file could not be written.
     """
     _, image = service.page_image(run_id, image_id)
-    plan = service.labelmap_plan(run_id, image_id)
-    if image.merge_label_maps:
+    with _drawing_lock(service, run_id, image_id):  # two displays must not both copy (D23)
+        plan = service.labelmap_plan(run_id, image_id)
+        shown = _shown(service, run_id, image_id, image.merge_label_maps, plan, grid)
+    return starting if shown is None and not image.merge_label_maps else shown
+
+
+def _shown(
+    service: ReadingService, run_id: str, image_id: str, merge: bool, plan: LabelMapPlan, grid: ImageGrid
+) -> LabelArray | None:
+    """The map to show per ``plan`` (see :func:`load_drawing`); None when only a starting contour could be."""
+    if merge:
         if not plan.merge_files:
             return None
         merged = merge_labelmaps([read_labelmap(path, grid) for path in plan.merge_files])
@@ -197,7 +219,7 @@ def load_drawing(
         return read_labelmap(plan.own_file, grid)
     if plan.copy_needed and plan.source_file is not None:
         return _copy_source(service, run_id, image_id, plan.source_file, grid)
-    return starting
+    return None
 
 
 def _copy_source(service: ReadingService, run_id: str, image_id: str, source: Path, grid: ImageGrid) -> LabelArray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -264,3 +265,40 @@ def test_a_file_of_another_page_is_not_logged_here(chain):
     with pytest.raises(RunnerStateError) as refused:
         service.record_annotation(run_id, image_id="CT", kind="labelmap", file=stale, labels=[1], voxel_count=1)
     assert refused.value.code == "HTTP409"
+
+
+def test_overlapping_saves_and_displays_never_interleave(chain):
+    """An autosave and a pre-transition save of one drawing may arrive together (two server threads)."""
+    service, run_id = chain
+    drawings = [box(v) for v in (1, 2)]
+    payloads = [drawing(d) for d in drawings]
+    errors: list[BaseException] = []
+
+    def saver(payload: bytes) -> None:
+        try:
+            for _ in range(15):
+                save_drawing(service, run_id, "CT", payload, GRID)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=saver, args=(p,)) for p in payloads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    saved = service.annotation_path(run_id, "CT")
+    final = read_nrrd(saved).array
+    assert any(np.array_equal(final, d) for d in drawings)
+    rows = annotation_rows(service, run_id)
+    assert rows[-1].split(",")[15] == hashlib.sha256(saved.read_bytes()).hexdigest()
+    assert not list(saved.parent.glob(".*.tmp"))
+    go(service, run_id)  # Show: two displays at once copy the source once
+    shown: list[object] = []
+    viewers = [threading.Thread(target=lambda: shown.append(load_drawing(service, run_id, "CT", GRID))) for _ in "ab"]
+    for thread in viewers:
+        thread.start()
+    for thread in viewers:
+        thread.join()
+    kinds = [row.split(",")[13] for row in annotation_rows(service, run_id)]
+    assert kinds.count("redisplay") == 1 and len(shown) == 2
