@@ -1,6 +1,9 @@
 """The one image model: arrays on an :class:`~sessionkit.geometry.ImageGrid`, no file formats.
 
-* :class:`Volume`: a scalar image (CT, MR, PET, ...), ``array`` shape ``(slice, row, column)``.
+* :class:`Volume`: a scalar image (CT, MR, PET, ...), ``array`` shape ``(slice, row, column)``;
+  a sequence of them (``Image Type="VolumeSequence"``) adds a leading frame axis,
+  ``(frame, slice, row, column)``; a colour picture (``Type="Vector"``, ``is_rgb``) adds a
+  trailing channel axis of 3 instead, ``(slice, row, column, 3)`` uint8 RGB.
 * :class:`Segmentation`: one or more label-map **layers** sharing one grid, shape
   ``(layer, slice, row, column)``; each :class:`Segment` is a ``label_value`` in one layer
   (Slicer's ``.seg.nrrd`` model, which also covers overlapping segments).
@@ -22,32 +25,61 @@ RGB = tuple[int, int, int]
 
 @dataclass(frozen=True, eq=False)
 class Volume:
-    """A scalar image.
+    """A scalar image, a sequence of scalar images, or an RGB colour image.
 
     Attributes
     ----------
-    array : ndarray, shape ``grid.spatial_shape`` (or ``(frame,) + spatial_shape`` for sequences)
-        Voxel values after any rescale (e.g. Hounsfield units); dtype as stored or float.
+    array : ndarray
+        Shape rules (the grid describes the spatial axes only):
+
+        * scalar: ``grid.spatial_shape``, i.e. ``(slice, row, column)``;
+        * sequence: ``(frame,) + grid.spatial_shape`` (frames first, e.g. cardiac phases);
+        * RGB (``is_rgb``): ``grid.spatial_shape + (3,)``, dtype uint8, channels R, G, B 0-255.
+
+        Scalar voxel values are after any rescale (e.g. Hounsfield units); dtype as stored or float.
     grid : ImageGrid
         Geometry in LPS mm.
     frame_of_reference_uid : str or None
         DICOM FrameOfReferenceUID when the source carries one.
     source : str
         Path the image was read from (for messages).
+    is_rgb : bool
+        The array's last axis holds R, G, B (colour pictures of ``Image Type="Vector"``,
+        session-format §6.3). Default False.
+
+    Raises
+    ------
+    SegmentationError
+        If the array shape does not follow the rules above (wrong spatial shape, an RGB array
+        that is not uint8 with a trailing axis of 3, more than 4 axes).
     """
 
     array: npt.NDArray[np.generic]
     grid: ImageGrid
     frame_of_reference_uid: str | None = None
     source: str = ""
+    is_rgb: bool = False
 
     kind: Literal["volume"] = "volume"
 
     def __post_init__(self) -> None:
-        if tuple(self.array.shape[-3:]) != self.grid.spatial_shape:
+        shape = tuple(self.array.shape)
+        if self.is_rgb:
+            if shape != (*self.grid.spatial_shape, 3) or self.array.dtype != np.uint8:
+                raise SegmentationError(
+                    f"RGB array has shape {shape} and type {self.array.dtype}; expected "
+                    f"{(*self.grid.spatial_shape, 3)} uint8 (slice, row, column, channel)"
+                )
+        elif shape[-3:] != self.grid.spatial_shape or len(shape) > 4:
             raise SegmentationError(
-                f"array shape {self.array.shape} does not end with the grid shape {self.grid.spatial_shape}"
+                f"array shape {shape} does not end with the grid shape {self.grid.spatial_shape}; expected "
+                "(slice, row, column) or (frame, slice, row, column)"
             )
+
+    @property
+    def frames(self) -> int:
+        """Number of frames: ``array.shape[0]`` for a sequence, else 1 (RGB channels are not frames)."""
+        return int(self.array.shape[0]) if self.array.ndim == 4 and not self.is_rgb else 1
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,9 @@ def describe(image: Volume | Segmentation) -> dict[str, Any]:
         ``source``, ``kind`` (``volume``/``segmentation``), ``spatial_shape`` (slice, row, column),
         ``spacing`` (mm), ``origin`` (LPS mm, centre of voxel 0,0,0), ``direction`` (list of the
         three unit LPS column vectors of the array axes), ``frame_of_reference_uid``, ``dtype``,
-        ``value_range`` ([min, max]), ``frames``; for a segmentation ``layers`` and ``segments``
-        (each ``segment_id``, ``label_value``, ``name``, ``color`` RGB 0-255, ``layer``,
-        ``voxel_count``); ``notes`` (e.g. a volume whose values look like a mask,
+        ``value_range`` ([min, max]), ``frames``; for a volume ``rgb`` (colour picture); for a
+        segmentation ``layers`` and ``segments`` (each ``segment_id``, ``label_value``, ``name``,
+        ``color`` RGB 0-255, ``layer``, ``voxel_count``); ``notes`` (e.g. a volume whose values look like a mask,
         clarifications C5).
 
     Examples
@@ -75,7 +75,8 @@ def describe(image: Volume | Segmentation) -> dict[str, Any]:
         if empty:
             notes.append(f"empty segments: {', '.join(empty)}")
     else:
-        info["frames"] = int(image.array.shape[0]) if image.array.ndim == 4 else 1
+        info["frames"] = image.frames
+        info["rgb"] = image.is_rgb
         values = np.unique(image.array) if image.array.size <= 1 << 26 else np.array([])
         if values.size == 2 and values[0] == 0:
             notes.append(f"values are only 0 and {values[1].item()}: looks like a mask; use --type Segmentation")

@@ -8,6 +8,8 @@ in LPS; the flip ``diag(-1, -1, 1)`` happens only here (ARCHITECTURE §4).
 The viewer (Niivue) gets every image through :func:`write_nifti` / :func:`encode_nifti`: label
 maps carry ``intent_code`` 1002 (NIFTI_INTENT_LABEL) and an integer type, and a label map and its
 background volume encode the same grid with the same code path, so they overlay voxel for voxel.
+RGB volumes (``Volume.is_rgb``) are NIfTI ``RGB24`` (datatype 128, three uint8 per voxel), which
+Niivue shows in colour.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import nibabel as nib
 import numpy as np
 import numpy.typing as npt
 
-from sessionkit.errors import GeometryError, ImageReadError
+from sessionkit.errors import GeometryError, ImageReadError, SegmentationError
 from sessionkit.geometry import LPS_TO_RAS, ImageGrid
 from sessionkit.imaging import Segmentation, Volume
 from sessionkit.io._common import as_label_array, grid_from_ijk, ijk_affine, native, require_file
@@ -29,6 +31,9 @@ from sessionkit.io._common import as_label_array, grid_from_ijk, ijk_affine, nat
 NIFTI_INTENT_LABEL = 1002
 
 _GZIP_MAGIC = b"\x1f\x8b"
+
+#: numpy type of NIfTI ``DT_RGB24`` (datatype 128) as nibabel reads and writes it.
+RGB24 = np.dtype([("R", "u1"), ("G", "u1"), ("B", "u1")])
 
 #: What nibabel raises on files that are not (whole) NIfTI images.
 _NIBABEL_ERRORS = (
@@ -95,8 +100,13 @@ def _volume_from_image(image: Any, source: str) -> Volume:
         raise ImageReadError(f"{source}: cannot read NIfTI voxels ({exc}); the file may be truncated") from exc
     grid = _grid(image, shape)
     # (i, j, k[, t]) -> ([t,] k, j, i)
-    array = np.ascontiguousarray(data.transpose(tuple(range(data.ndim))[::-1]))
-    return Volume(array=array, grid=grid, source=source)
+    array: Any = data.transpose(tuple(range(data.ndim))[::-1])  # Any: structured RGB24 fields
+    if array.dtype == RGB24:
+        if array.ndim != 3:
+            raise ImageReadError(f"{source}: RGB NIfTI has {shape[3]} frames; expected one RGB image")
+        rgb = np.stack([array["R"], array["G"], array["B"]], axis=-1)
+        return Volume(array=rgb, grid=grid, source=source, is_rgb=True)
+    return Volume(array=np.ascontiguousarray(array), grid=grid, source=source)
 
 
 def read_nifti(path: str | Path) -> Volume:
@@ -112,7 +122,8 @@ def read_nifti(path: str | Path) -> Volume:
     Volume
         ``array`` ``(slice, row, column)`` = NIfTI ``(k, j, i)``, or ``(frame, slice, row, column)``
         for 4-D files; values after ``scl_slope``/``scl_inter``; grid in LPS mm from nibabel's
-        affine (sform if its code is set, else qform).
+        affine (sform if its code is set, else qform). RGB24 files give an RGB Volume
+        (``is_rgb``, ``(slice, row, column, 3)`` uint8).
 
     Raises
     ------
@@ -164,6 +175,7 @@ def encode_nifti(
     grid: ImageGrid,
     *,
     label: bool = False,
+    rgb: bool = False,
     compression_level: int | None = 1,
 ) -> bytes:
     """NIfTI-1 bytes of ``array`` on ``grid`` (what Niivue loads).
@@ -171,13 +183,16 @@ def encode_nifti(
     Parameters
     ----------
     array : array_like, shape ``grid.spatial_shape`` or ``(frame,) + grid.spatial_shape``
-        Voxels ``(slice, row, column)``, e.g. a uint8 contour drawn on a Volume's grid.
+        Voxels ``(slice, row, column)``, e.g. a uint8 contour drawn on a Volume's grid; with
+        ``rgb``, shape ``grid.spatial_shape + (3,)`` uint8.
     grid : ImageGrid
         LPS geometry; written as the RAS affine (qform and sform, code 1 "scanner").
     label : bool
         Label map: ``intent_code`` 1002 and the smallest of uint8/uint16/int32 that holds the
         values. Otherwise uint8 stays uint8, integers within int16 become int16, anything else
         float32.
+    rgb : bool
+        Colour voxels: written as ``RGB24`` (datatype 128).
     compression_level : int or None
         gzip level (1 fast, 9 small); ``None`` returns uncompressed ``.nii`` bytes.
 
@@ -188,14 +203,25 @@ def encode_nifti(
     Raises
     ------
     GeometryError
-        If the array shape does not end with ``grid.spatial_shape``.
+        If the array shape does not end with ``grid.spatial_shape`` (is not ``spatial_shape + (3,)``
+        uint8 with ``rgb``).
     ImageReadError
         If ``label`` is set and the values are not integers.
     """
     values = np.asarray(array)
-    if values.shape[-3:] != grid.spatial_shape or values.ndim not in (3, 4):
+    if rgb:
+        if values.shape != (*grid.spatial_shape, 3) or values.dtype != np.uint8:
+            raise GeometryError(
+                f"RGB array shape {values.shape} ({values.dtype}) is not the grid shape "
+                f"{grid.spatial_shape} + (3,) uint8"
+            )
+        values = np.ascontiguousarray(values).view(RGB24)[..., 0]
+    elif values.shape[-3:] != grid.spatial_shape or values.ndim not in (3, 4):
         raise GeometryError(f"array shape {values.shape} does not end with the grid shape {grid.spatial_shape}")
-    values = as_label_array(values, "label map") if label else values.astype(_volume_dtype(values), copy=False)
+    elif label:
+        values = as_label_array(values, "label map")
+    else:
+        values = values.astype(_volume_dtype(values), copy=False)
     ijk_data = values.transpose(tuple(range(values.ndim))[::-1])
     affine = LPS_TO_RAS @ ijk_affine(grid)
     image: Any = nib.Nifti1Image(ijk_data, affine)  # type: ignore[no-untyped-call]
@@ -224,7 +250,8 @@ def write_nifti(
     Parameters
     ----------
     image : Volume or Segmentation
-        A Segmentation is always written as a label map (its ``layers[layer]``).
+        A Segmentation is always written as a label map (its ``layers[layer]``); an RGB Volume
+        as ``RGB24`` (datatype 128).
     path : str or Path, optional
         Also write the bytes there. A path ending in ``.nii`` is uncompressed; otherwise (and
         when ``path`` is None) the bytes are gzip-compressed (``.nii.gz``).
@@ -242,18 +269,23 @@ def write_nifti(
 
     Raises
     ------
-    IndexError
-        If ``layer`` is not a layer of the Segmentation.
+    SegmentationError
+        If ``layer`` is not a layer of the Segmentation, or ``label`` is asked of an RGB Volume.
     ImageReadError
         If a label map has non-integer values.
     """
     level: int | None = None if path is not None and str(path).endswith(".nii") else compression_level
     if isinstance(image, Segmentation):
         if not 0 <= layer < image.layers.shape[0]:
-            raise IndexError(f"layer {layer} requested, segmentation has {image.layers.shape[0]}")
+            raise SegmentationError(
+                f"{image.source or 'segmentation'}: layer {layer} requested, the segmentation has "
+                f"{image.layers.shape[0]} (0..{image.layers.shape[0] - 1})"
+            )
         data = encode_nifti(image.layers[layer], image.grid, label=True, compression_level=level)
     else:
-        data = encode_nifti(image.array, image.grid, label=label, compression_level=level)
+        if label and image.is_rgb:
+            raise SegmentationError(f"{image.source or 'volume'}: an RGB image cannot be written as a label map")
+        data = encode_nifti(image.array, image.grid, label=label, rgb=image.is_rgb, compression_level=level)
     if path is not None:
         Path(path).write_bytes(data)
     return data

@@ -113,7 +113,7 @@ def sniff_format(path: str | Path) -> Format:
     found = f"first bytes {head[:8]!r}"
     raise ImageReadError(
         f"{file}: unsupported image format ({found}); expected NRRD (.nrrd/.nhdr), Slicer .seg.nrrd, "
-        "NIfTI (.nii/.nii.gz), DICOM, SliceOmatic .tag, MetaImage (.mha/.mhd), PNG or JPEG. "
+        "NIfTI (.nii/.nii.gz), DICOM, SliceOmatic .tag, MetaImage (.mha/.mhd), PNG, JPEG or BMP. "
         "Convert the file, or check Image@Type and DicomRead."
     )
 
@@ -183,8 +183,13 @@ def read_image(
         return read_seg_nrrd(file)
     readers = {"nrrd": read_nrrd, "nifti": read_nifti, "metaimage": read_metaimage, "picture": read_picture}
     volume = readers[fmt](file)
-    frames = volume.array.shape[0] if volume.array.ndim == 4 else 1
+    frames = volume.frames
     if image_type in _LABEL_TYPES:
+        if volume.is_rgb:
+            raise ImageReadError(
+                f"{file}: is a colour (RGB) picture; a {image_type} holds integer labels. "
+                'Use Image Type="Vector" for pictures.'
+            )
         if frames > 1:
             raise ImageReadError(
                 f"{file}: has {frames} frames; a {image_type} must be one 3-D label map. Split the frames."

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sessionkit.errors import GeometryError, ImageReadError
+from sessionkit.errors import GeometryError, ImageReadError, SegmentationError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segment, Segmentation, Volume
 from sessionkit.io import encode_nifti, read_image, read_nifti, read_nifti_bytes, read_nrrd, write_nifti, write_nrrd
@@ -60,7 +60,7 @@ def test_segmentation_layer_is_a_label_map_on_the_same_geometry(phantom: Any) ->
         assert label.get_data_dtype() == np.uint8
         np.testing.assert_array_equal(label.affine, background.affine)
         np.testing.assert_array_equal(np.asanyarray(label.dataobj), expected.T)
-    with pytest.raises(IndexError):
+    with pytest.raises(SegmentationError, match="layer 2 requested"):
         write_nifti(seg, layer=2)
 
 
