@@ -82,8 +82,9 @@ class ValidationResult:
 def _collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a model is built (it creates only acyclic objects).
 
-    Building tens of thousands of nodes otherwise triggers repeated full collections that cost
-    more than the rules themselves; the collector is re-enabled only if it was enabled.
+    Building tens of thousands of nodes otherwise triggers repeated collections that traverse the
+    growing model (about a quarter of the pass on a 2,000-page session). The collector is
+    re-enabled only if it was enabled.
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, cast
+from dataclasses import MISSING, fields
+from typing import Any, TypeVar, cast
 
 from lxml import etree
 
@@ -74,6 +75,7 @@ def _attributes(element: etree._Element) -> dict[str, str]:
     return dict(element.items())  # type: ignore[arg-type]
 
 
+_Node = TypeVar("_Node")
 _INVALID = object()
 Converter = Callable[[str], object]
 
@@ -161,6 +163,37 @@ _QUESTION_ATTRIBUTES: dict[str, tuple[str, Converter, object]] = {
     "ButtonCustomColorOn": ("button_custom_color_on", _numbers(3, integers=True), None),
     "ButtonToggleColorOff": ("button_toggle_color_off", _numbers(3, integers=True), None),
 }
+
+
+def _fast_constructor(cls: type[_Node]) -> Callable[..., _Node]:
+    """Keyword constructor of a frozen model dataclass that fills the instance ``__dict__`` at once.
+
+    The ``__init__`` generated for a frozen dataclass assigns every field through
+    ``object.__setattr__``; for the ~22,000 nodes of a 2,000-page session that was the largest single
+    cost of the structure-and-semantics pass. The instances are the same (fields, equality, hash,
+    immutability); only the builder uses this, with every field without a default given.
+    """
+    specs = fields(cls)  # type: ignore[arg-type]
+    if any(spec.default_factory is not MISSING for spec in specs):
+        raise TypeError(f"{cls.__name__}: default factories would be shared by the fast constructor")
+    defaults = {spec.name: spec.default for spec in specs if spec.default is not MISSING}
+    new = object.__new__
+
+    def make(**values: Any) -> _Node:
+        node = new(cls)
+        state = node.__dict__
+        state.update(defaults)
+        state.update(values)
+        return node
+
+    return make
+
+
+_make_page = _fast_constructor(Page)
+_make_image = _fast_constructor(SessionImage)
+_make_question_set = _fast_constructor(QuestionSet)
+_make_question = _fast_constructor(Question)
+_make_option = _fast_constructor(Option)
 
 
 def _convert(
@@ -275,7 +308,7 @@ class _Builder:
                 number = len(sets) + 1
                 sets.append(self.question_set(child, number, f"{xpath}/QuestionSet[{number}]"))
         values = _convert(attrs, _PAGE_ATTRIBUTES, invalid)
-        return Page(
+        return _make_page(
             id=attrs.get("ID", ""),
             index=index,
             location=self.location(xpath),
@@ -322,7 +355,7 @@ class _Builder:
         destination = self.enum(texts.get("DefaultDestination"), DESTINATIONS, "DefaultDestination", invalid)
         orientation = self.enum(texts.get("DefaultOrientation"), ORIENTATIONS, "DefaultOrientation", invalid)
         layer = self.enum(texts.get("Layer"), LAYERS, "Layer", invalid)
-        return SessionImage(
+        return _make_image(
             id=attrs.get("ID", ""),
             type=cast(Any, image_type),
             index=index,
@@ -350,7 +383,7 @@ class _Builder:
             if child.tag == "Question":
                 number = len(questions) + 1
                 questions.append(self.question(child, number, f"{xpath}/Question[{number}]"))
-        return QuestionSet(
+        return _make_question_set(
             index=index,
             location=self.location(xpath),
             id=attrs.get("ID", ""),
@@ -369,12 +402,18 @@ class _Builder:
                 for response in child:
                     if response.tag == "Response":
                         self.note_results_only_element(option_xpath, "Response")
-                options.append(Option(collapse_whitespace(self.text_of(child)), number, self.location(option_xpath)))
+                options.append(
+                    _make_option(
+                        label=collapse_whitespace(self.text_of(child)),
+                        index=number,
+                        location=self.location(option_xpath),
+                    )
+                )
         question_type = attrs.get("Type", "")
         if question_type not in QUESTION_TYPES:
             invalid.add("Type")
         values = _convert(attrs, _QUESTION_ATTRIBUTES, invalid)
-        return Question(
+        return _make_question(
             type=cast(Any, question_type),
             index=index,
             location=self.location(xpath),

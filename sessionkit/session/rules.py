@@ -26,6 +26,8 @@ _RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)} | {f"LPT{i}" for i in range(1, 10)}
 )
 _REP_SUFFIX = re.compile(r"-Rep\d+$")
+_FORBIDDEN = re.compile("[" + re.escape("".join(sorted(FORBIDDEN_ID_CHARACTERS))) + "]")
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]")
 _INT32 = 2**31 - 1
 #: Longest export path IQ-compatible tools can rely on (SK422).
@@ -106,7 +108,7 @@ def _id_rules(page: Page, out: Findings) -> None:
     if "ID" in page.attributes and not page.id.strip():
         out.add("SK401", f"{name}: Page ID is empty", loc, attribute="ID", page=page, found=page.id)
     for attribute, value, code in (("ID", page.id, "SK402"), ("Descriptor", page.descriptor, "SK403")):
-        bad = sorted({c for c in value if c in FORBIDDEN_ID_CHARACTERS})
+        bad = sorted(set(_FORBIDDEN.findall(value)))
         if bad:
             out.add(
                 code,
@@ -118,9 +120,7 @@ def _id_rules(page: Page, out: Findings) -> None:
                 expected="letters, digits, space, - _ .",
             )
         if value and (
-            value != value.strip(" .")
-            or any(ord(c) < 32 for c in value)
-            or value.split(".")[0].strip().upper() in _RESERVED
+            value != value.strip(" .") or _CONTROL.search(value) or value.split(".")[0].strip().upper() in _RESERVED
         ):
             out.add(
                 "SK404",
@@ -361,10 +361,14 @@ def _export_path_rules(session: Session, groups: list[int], out: Findings) -> No
     for page, group in zip(session.pages, groups, strict=True):
         if not page.images:
             continue
-        page_id = safe_name(page.id) + "-Rep99" if page.loop else safe_name(page.id)
-        folder = f"PgGroup{group}_{page_id}_{safe_name(page.descriptor)}"
-        longest = max((f"{folder}/{page_id}_{safe_name(i.id)}-quizlabel.nrrd" for i in page.images), key=len)
-        if len(longest) > MAX_EXPORT_PATH:
+        # safe_name keeps lengths (one '_' per character), so the check needs no string building
+        image = max(page.images, key=lambda i: len(i.id))
+        id_length = len(page.id) + (6 if page.loop else 0)
+        length = len(f"PgGroup{group}_") + id_length + 1 + len(page.descriptor) + 1 + id_length + 1 + len(image.id)
+        if length + len("-quizlabel.nrrd") > MAX_EXPORT_PATH:
+            page_id = safe_name(page.id) + "-Rep99" if page.loop else safe_name(page.id)
+            folder = f"PgGroup{group}_{page_id}_{safe_name(page.descriptor)}"
+            longest = f"{folder}/{page_id}_{safe_name(image.id)}-quizlabel.nrrd"
             out.add(
                 "SK422",
                 f"{page_name(page)}: export path of its annotations is {len(longest)} characters long "

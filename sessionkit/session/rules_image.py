@@ -99,6 +99,7 @@ _LAYER_SCOPED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("RotateToAcquisition", ("Background", "Foreground")),
 )
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def path_escape_reason(path: str) -> str | None:
@@ -107,7 +108,7 @@ def path_escape_reason(path: str) -> str | None:
         return "a UNC path"
     if path.startswith("/"):
         return "an absolute path"
-    if re.match(r"^[A-Za-z]:", path):
+    if _DRIVE.match(path):
         return "a drive letter"
     if _URL.match(path):
         return "a URL scheme"
