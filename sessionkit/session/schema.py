@@ -30,6 +30,8 @@ _ATTRIBUTE_HOMES = {
     "ROIVisibilityCode": "ROIs",
 }
 _SINGLE_IMAGE_CHILDREN = ("Path", "DefaultDestination", "DefaultOrientation", "Layer", "ROIs")
+#: Images lacking Path or repeating a single child (SK203/SK204), selected in one pass.
+_IRREGULAR_IMAGES = "//Image[not(Path)" + "".join(f" or {t}[2]" for t in _SINGLE_IMAGE_CHILDREN) + "]"
 
 
 def schema_path() -> Path:
@@ -466,29 +468,33 @@ def _elements(node: etree._Element, query: str) -> list[etree._Element]:
 
 def _cardinality(mapper: _Mapper, root: etree._Element) -> None:
     """SK203/SK204 checks that the relaxed content models of session-format §11 leave to rules."""
-    # Both queries run in libxml2; Python only sees the offending elements.
-    for image in _elements(root, "//Image[not(Path)]"):
-        mapper.add(
-            "SK203",
-            image,
-            image.getroottree().getpath(image),
-            None,
-            "<Image> lacks its mandatory <Path> child",
-            "add <Path> with the file relative to the images root",
-            expected="Path",
-        )
-    for tag in _SINGLE_IMAGE_CHILDREN:
-        for extra in _elements(root, f"//Image/{tag}[position() > 1]"):
+    # One libxml2 query finds the irregular images; Python looks only at those.
+    for image in _elements(root, _IRREGULAR_IMAGES):
+        tags = [child.tag for child in image]
+        path = image.getroottree().getpath(image)
+        if "Path" not in tags:
             mapper.add(
-                "SK204",
-                extra,
-                extra.getroottree().getpath(extra),
+                "SK203",
+                image,
+                path,
                 None,
-                f"<Image> has more than one <{tag}> (at most 1 allowed)",
-                "delete the extra element",
-                found=len(_elements(extra, f"../{tag}")),
-                expected=1,
+                "<Image> lacks its mandatory <Path> child",
+                "add <Path> with the file relative to the images root",
+                expected="Path",
             )
+        for tag in _SINGLE_IMAGE_CHILDREN:
+            extras = [child for child in image if child.tag == tag][1:]
+            for extra in extras:
+                mapper.add(
+                    "SK204",
+                    extra,
+                    extra.getroottree().getpath(extra),
+                    None,
+                    f"<Image> has more than one <{tag}> (at most 1 allowed)",
+                    "delete the extra element",
+                    found=len(extras) + 1,
+                    expected=1,
+                )
     indices = [c for c in root if c.tag == "RandomizedPageGroupIndices"]
     last_page = max((i for i, c in enumerate(root) if c.tag == "Page"), default=-1)
     for number, element in enumerate(indices):
