@@ -37,6 +37,8 @@ from starlette.staticfiles import StaticFiles
 from sessionkit import __version__
 from sessionkit.errors import ImageReadError, RequestError, ResponseLogError, RunnerStateError, SegmentationError
 from sessionkit.responses.paths import validate_reader_id
+from sessionkit.runner.contours import run_color_table
+from sessionkit.runner.requirements import DRAWABLE_TYPES
 from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
 from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
 from sessionkit.server.drawings import DRAWING_ROUTES
@@ -167,6 +169,12 @@ class ReaderApi:
             extra["scene"] = scene_json(scene, run_id)
         except (ImageReadError, SegmentationError) as exc:
             extra["scene_error"] = {"code": "SK901", "message": str(exc), "hint": "tell the study coordinator"}
+        page = self._page(int(current["page_index"]))
+        if page.enable_segment_editor:
+            table = await run_in_threadpool(run_color_table, self.service, run_id)
+            extra["drawing"] = drawing_json(page, table)
+        else:
+            extra["drawing"] = None
         return JSONResponse({**current, **extra, "server_time": _now_iso()})
 
     async def volume(self, request: Request) -> Response:
@@ -254,6 +262,27 @@ class ReaderApi:
             Route("/api/runs/{run_id}/submit", self.guard(self.submit), methods=["POST"]),
             Mount("/", StaticFiles(packages=[("sessionkit", "viewer")], html=True), name="viewer"),
         ]
+
+
+def drawing_json(page: Page, table: ColorTable) -> dict[str, Any]:
+    """What the viewer's contour tools need on a page with ``EnableSegmentEditor="Y"`` (issue #7).
+
+    ``images``: ids of the Volume/VolumeSequence images a reader draws on (reading-flow §11), once
+    each; ``radius_mm``: ``ContourToolRadius`` (``None``: the editor default, session-format §5;
+    values <= 0 also mean default); ``segments``: the colour table in file order,
+    ``{value, name, color}`` with ``color`` RGBA 0-255 (the first is selected first); ``required``:
+    images with ``SegmentRequired="Y"``; ``required_any``: ``SegmentRequiredOnAnyImage``.
+    """
+    radius = page.contour_tool_radius
+    return {
+        "images": list(dict.fromkeys(image.id for image in page.images if image.type in DRAWABLE_TYPES)),
+        "radius_mm": radius if radius is not None and radius > 0 else None,
+        "segments": [
+            {"value": entry.label_value, "name": entry.name, "color": list(entry.rgba)} for entry in table.entries
+        ],
+        "required": list(dict.fromkeys(image.id for image in page.images if image.segment_required)),
+        "required_any": page.segment_required_on_any_image,
+    }
 
 
 def _refusal_status(code: str) -> int:

@@ -190,6 +190,8 @@
       showScene(data.scene);
     } else if (!data.scene) {
       showSceneError(data.scene_error);
+    } else if (window.sessionkitDrawing) {
+      window.sessionkitDrawing.pageShown(data, state.views); // same scene, maybe another instance
     }
   }
 
@@ -369,6 +371,21 @@
     updateControls();
     showMessage("");
     markRefusedQuestions("");
+    // Contours first: the SK915 confirmation, then every changed drawing saved (drawing.js).
+    if (window.sessionkitDrawing) {
+      let proceed = false;
+      try {
+        proceed = await window.sessionkitDrawing.beforeTransition(transition, confirmWith);
+      } catch (err) {
+        hook.lastError = { code: "contour", message: err.message };
+        showMessage(err.message);
+      }
+      if (!proceed) {
+        state.busy = false;
+        updateControls();
+        return;
+      }
+    }
     const editable = Boolean(state.current.editable);
     if (editable) setSaved("saving", "Saving…");
     let result;
@@ -530,6 +547,8 @@
     const loaded = (await Promise.all(loads)).filter(Boolean);
     if (generation !== state.sceneGeneration) return;
     state.views = loaded;
+    if (window.sessionkitDrawing) await window.sessionkitDrawing.pageShown(state.current, loaded);
+    if (generation !== state.sceneGeneration) return;
     if (scene.link_views && loaded.length > 1) linkViews(loaded);
     await nextFrames(2);
     if (generation !== state.sceneGeneration) return;
@@ -678,6 +697,7 @@
 
   /** Frees the WebGL contexts of the current viewports before new ones are made. */
   function disposeViews() {
+    if (window.sessionkitDrawing) window.sessionkitDrawing.pageLeft();
     for (const view of state.views) disposeNiivue(view.nv);
     state.views = [];
   }

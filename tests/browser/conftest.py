@@ -44,7 +44,9 @@ def _free_port() -> int:
 class ServerProcess:
     """``sessionkit serve`` in a subprocess on 127.0.0.1 and a free port."""
 
-    def __init__(self, out: Path, log: Path, port: int | None = None) -> None:
+    def __init__(
+        self, out: Path, log: Path, port: int | None = None, session: Path = SESSION, images_root: Path = IMAGES_ROOT
+    ) -> None:
         self.out = out
         self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -53,9 +55,9 @@ class ServerProcess:
             "-c",
             "from sessionkit.cli import main; main()",
             "serve",
-            str(SESSION),
+            str(session),
             "--images-root",
-            str(IMAGES_ROOT),
+            str(images_root),
             "--out",
             str(out),
             "--port",
@@ -63,7 +65,11 @@ class ServerProcess:
         ]
         self._log = log.open("ab")
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
-        self._wait_healthy(log)
+        try:
+            self._wait_healthy(log)
+        except RuntimeError:
+            self._log.close()
+            raise
 
     def _wait_healthy(self, log: Path, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -98,11 +104,14 @@ class ServerProcess:
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[object]:
-    """Factory: ``start_server(out, port=None)`` starts a server writing under ``out``; all stop at the end."""
+    """Factory: ``start_server(out, port=None, session=..., images_root=...)`` starts a server writing
+    under ``out`` (default: the reading session); all stop at the end."""
     servers: list[ServerProcess] = []
 
-    def start(out: Path, port: int | None = None) -> ServerProcess:
-        server = ServerProcess(out, tmp_path / "server.log", port)
+    def start(
+        out: Path, port: int | None = None, session: Path = SESSION, images_root: Path = IMAGES_ROOT
+    ) -> ServerProcess:
+        server = ServerProcess(out, tmp_path / "server.log", port, session, images_root)
         servers.append(server)
         return server
 

@@ -1,0 +1,270 @@
+"""Contouring in real Chromium (issue #7): mouse strokes saved exactly on the background grid.
+
+A small asymmetric volume (48 columns x 40 rows x 12 slices, spacing 0.8 x 0.9 x 2.5 mm, LPS, off-centre
+origin) is written with the package's NRRD writer; the session shows it axial (Red) and coronal
+(Yellow) with ``EnableSegmentEditor="Y"``, ``SegmentRequired="Y"`` and a three-label colour file whose
+values (3, 7, 12) are not Niivue's defaults. The test
+
+* asks for "no contours drawn" (SK915) and honours Cancel, then shows the server's SK912 refusal;
+* paints one stroke in the axial view with label 3 and one in the coronal view with label 7 (mouse
+  down / move with steps / up), with the target voxels mapped to canvas pixels by Niivue itself;
+* checks both viewports share one drawing, undo and redo;
+* saves, then reads the ``-quizlabel.nrrd``: same grid as the background, labels from the colour file,
+  painted voxels where the strokes went (Niivue's pen leaves the end voxel of an open stroke unset);
+* draws again, SIGKILLs the server before that save: the saved file is complete and unchanged; after a
+  restart the page shows the saved contour again.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from sessionkit.geometry import ImageGrid
+from sessionkit.imaging import Volume
+from sessionkit.io import read_nrrd, write_nrrd
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT_MS = 90_000
+SHAPE = (12, 40, 48)  # slice, row, column
+SPACING = (2.5, 0.9, 0.8)  # mm along slice, row, column
+ORIGIN = (-20.5, 13.25, 40.0)  # LPS mm of voxel (0, 0, 0)
+
+SESSION_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Session ROIColorFile="labels">
+  <Page ID="Draw" Descriptor="Outline" EnableSegmentEditor="Y" Layout="SideBySideRedYellow"
+        ContourToolRadius="0.4">
+    <Image ID="CT" Type="Volume" SegmentRequired="Y">
+      <Path>phantom.nrrd</Path>
+      <DefaultDestination>Red</DefaultDestination>
+      <DefaultOrientation>Axial</DefaultOrientation>
+      <Layer>Background</Layer>
+    </Image>
+    <Image ID="CT" Type="Volume" SegmentRequired="Y">
+      <Path>phantom.nrrd</Path>
+      <DefaultDestination>Yellow</DefaultDestination>
+      <DefaultOrientation>Coronal</DefaultOrientation>
+      <Layer>Background</Layer>
+    </Image>
+    <QuestionSet ID="qs1" Descriptor="Outline">
+      <Question Type="Radio" Descriptor="Done?">
+        <Option>Yes</Option>
+        <Option>No</Option>
+      </Question>
+    </QuestionSet>
+  </Page>
+  <Page ID="Second" Descriptor="Again" EnableSegmentEditor="Y" Layout="OneUpRedSlice">
+    <Image ID="CT" Type="Volume">
+      <Path>phantom.nrrd</Path>
+      <DefaultDestination>Red</DefaultDestination>
+      <DefaultOrientation>Axial</DefaultOrientation>
+      <Layer>Background</Layer>
+    </Image>
+    <QuestionSet ID="qs2" Descriptor="Again">
+      <Question Type="Radio" Descriptor="Agree?">
+        <Option>Yes</Option>
+        <Option>No</Option>
+      </Question>
+    </QuestionSet>
+  </Page>
+</Session>
+"""
+
+COLORS = "# id name r g b a\n3 liver 200 120 40 255\n7 lesion 40 220 90 255\n12 vessel 60 80 240 255\n"
+
+
+def _affine() -> npt.NDArray[np.float64]:
+    """(slice, row, column, 1) -> LPS: columns along L, rows along P, slices along S."""
+    affine = np.zeros((4, 4))
+    affine[0, 2], affine[1, 1], affine[2, 0] = SPACING[2], SPACING[1], SPACING[0]
+    affine[:3, 3] = ORIGIN
+    affine[3, 3] = 1.0
+    return affine
+
+
+def _write_session(folder: Path) -> Path:
+    grid = ImageGrid(SHAPE, _affine())
+    s, r, c = np.meshgrid(*(np.arange(n) for n in SHAPE), indexing="ij")
+    array = (10 * c + 3 * r + 40 * s).astype(np.int16)  # no symmetry along any axis
+    write_nrrd(Volume(array, grid, None, "phantom"), folder / "phantom.nrrd")
+    (folder / "labels.txt").write_text(COLORS)
+    session = folder / "contour_session.xml"
+    session.write_text(SESSION_XML)
+    return session
+
+
+def _sign_in(browser: Any, url: str) -> Any:
+    page = browser.new_page(viewport={"width": 1400, "height": 760})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.fill("#reader-id", "reader01")
+    page.click("#login-button")
+    return page
+
+
+def _wait_drawing(page: Any, instance: str) -> None:
+    page.wait_for_function(
+        f"window.sessionkitDrawing.state.loaded === {instance!r} && !window.sessionkit.state.busy",
+        timeout=TIMEOUT_MS,
+    )
+
+
+def _voxel_to_screen(page: Any, destination: str, voxel: tuple[int, int, int]) -> tuple[float, float]:
+    """Page (CSS px) position of voxel ``(slice, row, column)`` in one viewport, which is first moved
+    to that voxel's slice. The voxel's LPS centre goes through Niivue's own mm2frac / frac2canvasPos."""
+    lps = _affine() @ np.array([*voxel, 1.0])
+    ras = [-float(lps[0]), -float(lps[1]), float(lps[2])]
+    xy = page.evaluate(
+        """([destination, ras]) => {
+            const view = window.sessionkit.state.views.find((v) => v.destination === destination);
+            const nv = view.nv;
+            const frac = nv.mm2frac(ras);
+            nv.scene.crosshairPos = frac;
+            nv.drawScene();
+            const pos = nv.frac2canvasPos(frac);
+            const rect = nv.canvas.getBoundingClientRect();
+            return [rect.left + pos[0] / nv.uiData.dpr, rect.top + pos[1] / nv.uiData.dpr];
+        }""",
+        [destination, ras],
+    )
+    return float(xy[0]), float(xy[1])
+
+
+def _stroke(page: Any, destination: str, start: tuple[int, int, int], end: tuple[int, int, int]) -> None:
+    x0, y0 = _voxel_to_screen(page, destination, start)
+    x1, y1 = _voxel_to_screen(page, destination, end)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=12)
+    page.mouse.up()
+
+
+def _line(start: tuple[int, int, int], end: tuple[int, int, int]) -> list[tuple[int, int, int]]:
+    """Voxels of an axis-parallel segment from ``start`` to ``end`` inclusive."""
+    axis = next(i for i in range(3) if start[i] != end[i])
+    step = 1 if end[axis] > start[axis] else -1
+    voxels = []
+    for value in range(start[axis], end[axis] + step, step):
+        voxel = list(start)
+        voxel[axis] = value
+        voxels.append((voxel[0], voxel[1], voxel[2]))
+    return voxels
+
+
+def _assert_stroke(labels: npt.NDArray[Any], value: int, line: list[tuple[int, int, int]]) -> None:
+    """Every voxel of ``line`` but possibly its end has ``value``, and nothing else has it."""
+    painted = {(int(s), int(r), int(c)) for s, r, c in zip(*np.nonzero(labels == value), strict=True)}
+    assert set(line[:-1]) <= painted, sorted(set(line[:-1]) - painted)
+    assert painted <= set(line), sorted(painted - set(line))
+
+
+def _drawn_count(page: Any, value: int) -> int:
+    return int(
+        page.evaluate(
+            """(value) => {
+                const nv = window.sessionkit.state.views[0].nv;
+                return nv.drawBitmap.reduce((n, v) => n + (v === value ? 1 : 0), 0);
+            }""",
+            value,
+        )
+    )
+
+
+def _save(page: Any) -> None:
+    page.evaluate("window.sessionkitDrawing.saveNow()")
+    page.wait_for_selector("#contour-saved[data-state='saved']", timeout=TIMEOUT_MS)
+
+
+def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, tmp_path: Path) -> None:
+    session = _write_session(tmp_path)
+    out = tmp_path / "results"
+    server = start_server(out, session=session, images_root=tmp_path)
+    page = _sign_in(browser, server.url)
+    started = time.monotonic()
+    _wait_drawing(page, "Draw")
+    timings = {"first page with drawing": time.monotonic() - started}
+
+    # The server's colour table and radius reach the tools: label 3 first, radius 0.4 mm -> 1 voxel.
+    assert page.locator("#segment-list .segment").count() == 3
+    assert "3 liver" in page.text_content("#segment-list")
+    assert page.evaluate("window.sessionkitDrawing.penSize()") == 1
+    assert "Ctrl+Z" in page.text_content("#drawing-tools")
+
+    # SK915: nothing drawn -> confirmation; Cancel keeps the reader here without a request.
+    page.click("#next-button")
+    page.wait_for_selector("#confirm-dialog[open]")
+    assert "No contours drawn" in page.text_content("#confirm-text")
+    page.click("#confirm-cancel")
+    page.wait_for_function("!window.sessionkit.state.busy")
+    assert page.evaluate("window.sessionkit.state.current.page_index") == 1
+    # Continue anyway: the server refuses (SK912, SegmentRequired) and names the image.
+    page.check("#q1-o1")
+    page.click("#next-button")
+    page.wait_for_selector("#confirm-dialog[open]")
+    page.click("#confirm-ok")
+    page.wait_for_function("document.getElementById('message').textContent.length > 0")
+    message = page.text_content("#message")
+    assert "CT" in message and "contour" in message, message
+    assert page.evaluate("window.sessionkit.lastError.code") == "SK912"
+
+    # Stroke 1: axial (Red), label 3, along a row of slice 5.
+    axial = ((5, 10, 8), (5, 10, 30))
+    _stroke(page, "Red", *axial)
+    # Stroke 2: coronal (Yellow), label 7 (key "2"), across slices at row 20, column 15.
+    page.keyboard.press("2")
+    coronal = ((2, 20, 15), (9, 20, 15))
+    _stroke(page, "Yellow", *coronal)
+    assert page.evaluate(
+        "(() => { const v = window.sessionkit.state.views; return v[0].nv.drawBitmap === v[1].nv.drawBitmap; })()"
+    ), "both viewports show one drawing"
+    painted7 = _drawn_count(page, 7)
+    assert painted7 >= len(_line(*coronal)) - 1
+    page.keyboard.press("Control+z")
+    assert _drawn_count(page, 7) == 0
+    page.keyboard.press("Control+y")
+    assert _drawn_count(page, 7) == painted7
+    assert page.text_content("#contour-saved") == "Contour not saved yet"
+
+    started = time.monotonic()
+    _save(page)
+    timings["save acknowledged"] = time.monotonic() - started
+    assert page.text_content("#contour-saved").startswith("Contour saved ")
+
+    [saved] = list(out.rglob("*-quizlabel.nrrd"))
+    assert saved.name == "Draw_CT-quizlabel.nrrd"
+    labels = read_nrrd(saved)
+    background = read_nrrd(tmp_path / "phantom.nrrd")
+    assert labels.grid.spatial_shape == background.grid.spatial_shape == SHAPE
+    assert np.array_equal(labels.grid.affine, background.grid.affine)
+    assert set(np.unique(labels.array).tolist()) == {0, 3, 7}
+    _assert_stroke(labels.array, 3, _line(*axial))
+    _assert_stroke(labels.array, 7, _line(*coronal))
+    log = saved.parent.parent / ".sessionkit" / "annotations.csv"
+    rows = list(csv.DictReader(log.read_text().splitlines()))
+    assert rows[-1]["sha256"] == hashlib.sha256(saved.read_bytes()).hexdigest()
+
+    # A third stroke, then the server dies before it is saved: the first save stays complete.
+    first_bytes = saved.read_bytes()
+    page.keyboard.press("3")
+    _stroke(page, "Red", (5, 30, 10), (5, 30, 40))
+    server.kill()
+    assert saved.read_bytes() == first_bytes
+    assert np.array_equal(read_nrrd(saved).array, labels.array)
+    assert not list(saved.parent.glob(".*.tmp"))
+
+    # Restart; the revisit shows the saved contour (not the unsaved stroke).
+    start_server(out, port=server.port, session=session, images_root=tmp_path)
+    page.reload()
+    _wait_drawing(page, "Draw")
+    assert _drawn_count(page, 3) == int((labels.array == 3).sum())
+    assert _drawn_count(page, 7) == int((labels.array == 7).sum())
+    assert _drawn_count(page, 12) == 0
+    print("timings (s):", {k: round(v, 2) for k, v in timings.items()})
