@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pydicom
-from pydicom.errors import InvalidDicomError
-
-from sessionkit.errors import ImageReadError
+from sessionkit.io.dicom_series import read_dataset
 
 
 def read_series_instance_uid(path: str | Path) -> str | None:
@@ -27,9 +24,6 @@ def read_series_instance_uid(path: str | Path) -> str | None:
     ImageReadError
         When the file cannot be parsed as DICOM.
     """
-    try:
-        header = pydicom.dcmread(str(path), stop_before_pixels=True, specific_tags=["SeriesInstanceUID"], force=True)
-    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
-        raise ImageReadError(f"{path}: not a readable DICOM file ({exc})") from exc
+    header = read_dataset(Path(path), stop_before_pixels=True, specific_tags=["SeriesInstanceUID"])
     uid = str(getattr(header, "SeriesInstanceUID", "") or "").strip()
     return uid or None
