@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 _NEWLINE = re.compile(r"\n")
+_DEFAULT_NAMESPACE = re.compile(r"\sxmlns\s*=\s*([\"'])(.*?)\1", re.DOTALL)
 #: Every piece of markup in document order: comments, CDATA, PIs and declarations are matched and
 #: skipped; group 1 marks an end tag, group 2 is a start tag's name and group 3 its ``/`` when the
 #: element is empty (attribute values and text cannot contain a raw ``<``; quoted values may hold ``>``).
@@ -57,22 +58,32 @@ class SourceText:
         return self.offset_to_line_col(offset)
 
     def _index_xpaths(self) -> dict[str, int]:
-        """Offset of every element start tag keyed by its fully indexed XPath."""
+        """Offset of every element start tag keyed by its fully indexed XPath.
+
+        Elements in a namespace (a prefix, or under a non-empty default ``xmlns``) are keyed as
+        ``{ns}name`` so that they never take the place of the plain-named siblings the model uses.
+        """
         offsets: dict[str, int] = {}
-        stack: list[tuple[str, dict[str, int]]] = [("", {})]
+        # (XPath of the open element, counts of its children by name, its default namespace)
+        stack: list[tuple[str, dict[str, int], str]] = [("", {}, "")]
         for match in _MARKUP.finditer(self.text):
             name = match.group(2)
             if name is None:
                 if match.group(1) and len(stack) > 1:
                     stack.pop()
                 continue
-            parent, counts = stack[-1]
+            parent, counts, namespace = stack[-1]
+            if "xmlns" in match.group(0):
+                declared = _DEFAULT_NAMESPACE.search(match.group(0))
+                namespace = declared.group(2) if declared else namespace
+            if namespace or ":" in name:
+                name = "{ns}" + name
             number = counts.get(name, 0) + 1
             counts[name] = number
             key = f"{parent}/{name}[{number}]"
             offsets[key] = match.start()
             if not match.group(3):
-                stack.append((key, {}))
+                stack.append((key, {}, namespace))
         return offsets
 
     def offset_to_line_col(self, offset: int) -> tuple[int, int]:

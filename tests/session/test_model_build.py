@@ -67,3 +67,13 @@ def test_location_is_immutable_and_copies_resolve(tmp_path: Path) -> None:
         pass
     else:
         raise AssertionError("Location accepted an attribute assignment")
+
+
+def test_namespaced_siblings_do_not_shift_locations(tmp_path: Path) -> None:
+    path = tmp_path / "s.xml"
+    path.write_text(
+        '<Session xmlns:x="urn:x">\n<Page xmlns="urn:other" ID="n"><Page/></Page>\n<x:Page ID="p"/>\n'
+        '<Page ID="real" xmlns=""><QuestionSet/></Page>\n</Session>\n'
+    )
+    (page,) = load_session(path, strict=False).pages
+    assert (page.id, page.location.line, page.location.column) == ("real", 4, 1)
