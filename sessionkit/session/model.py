@@ -83,8 +83,6 @@ class Location:
         ``resolver(xpath) -> (line, column)``, called at most once, when ``line``/``column`` are read.
     """
 
-    __slots__ = ("_column", "_line", "_resolver", "file", "xpath")
-
     file: str
     xpath: str | None
     _line: int | None
@@ -99,20 +97,22 @@ class Location:
         xpath: str | None = None,
         resolver: Callable[[str], tuple[int | None, int | None]] | None = None,
     ) -> None:
-        set_slot = object.__setattr__
-        set_slot(self, "file", file)
-        set_slot(self, "xpath", xpath)
-        set_slot(self, "_line", line)
-        set_slot(self, "_column", column)
-        set_slot(self, "_resolver", resolver if xpath is not None and line is None else None)
+        # written to the instance dict directly (``__setattr__`` refuses): tens of thousands are built
+        state = self.__dict__
+        state["file"] = file
+        state["xpath"] = xpath
+        state["_line"] = line
+        state["_column"] = column
+        state["_resolver"] = resolver if xpath is not None and line is None else None
 
     def _resolve(self) -> None:
         resolver = self._resolver
         if resolver is not None and self.xpath is not None:
             line, column = resolver(self.xpath)
-            object.__setattr__(self, "_line", line)
-            object.__setattr__(self, "_column", column)
-            object.__setattr__(self, "_resolver", None)
+            state = self.__dict__
+            state["_line"] = line
+            state["_column"] = column
+            state["_resolver"] = None
 
     @property
     def line(self) -> int | None:
