@@ -6,19 +6,28 @@ cross product; ``ImagePositionPatient`` is the centre of the first transmitted v
 sorted by position along the normal and must be evenly spaced and share one orientation.
 Stored values become modality values with ``RescaleSlope``/``RescaleIntercept`` (C.11.1.1.2).
 
+A time series (several acquisitions of the same positions in one series, ``Image Type=
+"VolumeSequence"``) becomes frames, ``(frame, slice, row, column)``: the slices are split by the
+first of :data:`TEMPORAL_KEYS` that gives every frame each position exactly once, frames in
+increasing order of that value. Colour images (SamplesPerPixel 3, 8 bits; pydicom converts YBR
+to RGB) become RGB Volumes (``is_rgb``); a single file without ImagePositionPatient/
+ImageOrientationPatient (a secondary-capture picture on a ``Vector`` page, session-format §6.3)
+gets the upright picture grid of :func:`~sessionkit.io.picture.picture_grid` with its PixelSpacing.
+
 A series stored as a mask (binary values in a fake CT series, seed 004 / corpus B3) is read by
 :func:`read_dicom_mask_series`: values at or above half the largest value become label 1.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +48,15 @@ SPACING_TOLERANCE_MM = 0.01
 SEARCH_LIMIT = 5000
 #: Orientation cosines may differ by this much between slices.
 ORIENTATION_TOLERANCE = 1e-4
+#: Slices closer than this (mm) along the normal are at the same position (a time series).
+SAME_POSITION_MM = 0.01
+#: What tells the acquisitions of a time series apart, in the order tried: the classic image
+#: attribute and, for enhanced multi-frame images, the per-frame attribute used instead.
+TEMPORAL_KEYS = (
+    ("TemporalPositionIdentifier", "TemporalPositionIndex"),
+    ("AcquisitionNumber", "FrameAcquisitionNumber"),
+    ("TriggerTime", "NominalCardiacTriggerDelayTime"),
+)
 
 _HEADER_TAGS = [
     "SeriesInstanceUID",
@@ -59,6 +77,15 @@ class _Slice:
     frame: int = 0  # index into a multi-frame file
     slope: float = 1.0
     intercept: float = 0.0
+    temporal: tuple[float | None, ...] = (None,) * len(TEMPORAL_KEYS)  # values of TEMPORAL_KEYS
+
+
+def _number(value: Any) -> float | None:
+    """``float(value)``, or None when absent or not a number."""
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def looks_like_dicom(head: bytes) -> bool:
@@ -221,7 +248,56 @@ def find_series(
     return None, "none"
 
 
-def _geometry(slices: list[_Slice], first: Any, source: str) -> tuple[ImageGrid, list[_Slice]]:
+def _split_frames(slices: list[_Slice], distances: list[float], source: str) -> list[list[int]]:
+    """Indices of ``slices`` per frame, each in order along the normal (one frame unless positions repeat).
+
+    Raises
+    ------
+    ImageReadError
+        If positions repeat but no attribute of :data:`TEMPORAL_KEYS` splits the slices into frames
+        that hold every position exactly once.
+    """
+    order = sorted(range(len(slices)), key=distances.__getitem__)
+    position_of = [0] * len(slices)
+    count = 0
+    for previous, current in itertools.pairwise(order):
+        count += distances[current] - distances[previous] > SAME_POSITION_MM
+        position_of[current] = count
+    positions = count + 1
+    if positions == len(slices):
+        return [order]
+    for k in range(len(TEMPORAL_KEYS)):
+        values = [item.temporal[k] for item in slices]
+        if None in values:
+            continue
+        groups: dict[float, list[int]] = defaultdict(list)
+        for index, value in enumerate(values):
+            groups[value or 0.0].append(index)
+        if all(sorted(position_of[i] for i in members) == list(range(positions)) for members in groups.values()):
+            return [sorted(groups[value], key=distances.__getitem__) for value in sorted(groups)]
+    per_position = Counter(position_of)
+    usual = per_position.most_common(1)[0][1]
+    where = {position_of[i]: distances[i] for i in order}
+    odd = [
+        f"position {p + 1} of {positions} ({where[p]:.3f} mm along the normal) x{n}"
+        for p, n in sorted(per_position.items())
+        if n != usual
+    ]
+    seen = [sorted({v for item in slices if (v := item.temporal[k]) is not None}) for k in range(len(TEMPORAL_KEYS))]
+    found = "; ".join(
+        f"{classic}/{enhanced}: {', '.join(f'{v:g}' for v in values) or 'absent'}"
+        for (classic, enhanced), values in zip(TEMPORAL_KEYS, seen, strict=True)
+    )
+    raise ImageReadError(
+        f"{source}: {len(slices)} slices at {positions} positions: positions repeat"
+        + (f" unevenly ({', '.join(odd[:5])}; most positions x{usual})" if odd else f" {usual} times")
+        + f", and no attribute splits them into frames holding every position once ({found}). "
+        "Expected one acquisition per position and frame; remove the extra files or split the series."
+    )
+
+
+def _geometry(slices: list[_Slice], first: Any, source: str) -> tuple[ImageGrid, list[list[_Slice]]]:
+    """Grid of the series and its slices per frame (one frame unless it is a time series), in slice order."""
     orientation = slices[0].orientation
     for item in slices:
         if np.max(np.abs(item.orientation - orientation)) > ORIENTATION_TOLERANCE:
@@ -231,7 +307,9 @@ def _geometry(slices: list[_Slice], first: Any, source: str) -> tuple[ImageGrid,
             )
     row_dir, col_dir = orientation[:3], orientation[3:]
     normal = np.cross(row_dir, col_dir)
-    ordered = sorted(slices, key=lambda item: float(item.position @ normal))
+    all_distances = [float(item.position @ normal) for item in slices]
+    frames = [[slices[i] for i in frame] for frame in _split_frames(slices, all_distances, source)]
+    ordered = frames[0]
     distances = np.array([float(item.position @ normal) for item in ordered])
     steps = np.diff(distances)
     if steps.size:
@@ -244,7 +322,7 @@ def _geometry(slices: list[_Slice], first: Any, source: str) -> tuple[ImageGrid,
         slice_spacing = mean
     else:
         slice_spacing = float(getattr(first, "SpacingBetweenSlices", None) or getattr(first, "SliceThickness", 1) or 1)
-    row_spacing, col_spacing = (float(v) for v in first.PixelSpacing)
+    row_spacing, col_spacing = (float(v) for v in (getattr(first, "PixelSpacing", None) or (1.0, 1.0)))
     direction = np.column_stack([normal, col_dir, row_dir])
     grid = ImageGrid.from_parts(
         (len(ordered), int(first.Rows), int(first.Columns)),
@@ -252,7 +330,7 @@ def _geometry(slices: list[_Slice], first: Any, source: str) -> tuple[ImageGrid,
         direction=direction,
         origin=ordered[0].position,
     )
-    return grid, ordered
+    return grid, frames
 
 
 def _pixels(dataset: Any, source: Path) -> npt.NDArray[np.generic]:
@@ -307,17 +385,23 @@ def _load_slices(files: list[Path], *, stop_before_pixels: bool) -> tuple[dict[P
             if len(files) > 1:
                 raise ImageReadError(f"{file}: a multi-frame image in a series of {len(files)} files; expected one")
             return {file: dataset}, _frames(dataset, file)
+        picture = len(files) == 1 and not ("ImagePositionPatient" in dataset and "ImageOrientationPatient" in dataset)
         try:
-            position = np.array([float(v) for v in dataset.ImagePositionPatient])
-            orientation = np.array([float(v) for v in dataset.ImageOrientationPatient])
-            _ = dataset.PixelSpacing, dataset.Rows, dataset.Columns
+            if picture:  # a lone picture: upright, origin 0 (picture_grid)
+                position, orientation = np.zeros(3), np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+                _ = dataset.Rows, dataset.Columns
+            else:
+                position = np.array([float(v) for v in dataset.ImagePositionPatient])
+                orientation = np.array([float(v) for v in dataset.ImageOrientationPatient])
+                _ = dataset.PixelSpacing, dataset.Rows, dataset.Columns
         except AttributeError as exc:
             raise ImageReadError(
                 f"{file}: lacks image geometry ({exc}); expected ImagePositionPatient, ImageOrientationPatient, "
                 "PixelSpacing"
             ) from exc
         datasets[file] = dataset
-        slices.append(_Slice(file, position, orientation, 0, *_rescale(dataset)))
+        temporal = tuple(_number(getattr(dataset, classic, None)) for classic, _ in TEMPORAL_KEYS)
+        slices.append(_Slice(file, position, orientation, 0, *_rescale(dataset), temporal))
     return datasets, slices
 
 
@@ -347,6 +431,12 @@ def _frames(dataset: Any, file: Path) -> list[_Slice]:
             raise ImageReadError(f"{file}: frame {index + 1} lacks PlanePositionSequence/PlaneOrientationSequence")
         transform = functional_item(group, shared, "PixelValueTransformationSequence")
         slope, intercept = _rescale(transform if transform is not None else dataset)
+        content = functional_item(group, None, "FrameContentSequence")
+        cardiac = functional_item(group, shared, "CardiacSynchronizationSequence")
+        temporal = tuple(
+            _number(getattr(cardiac if enhanced.startswith("Nominal") else content, enhanced, None))
+            for _, enhanced in TEMPORAL_KEYS
+        )
         slices.append(
             _Slice(
                 file,
@@ -355,6 +445,7 @@ def _frames(dataset: Any, file: Path) -> list[_Slice]:
                 index,
                 slope,
                 intercept,
+                temporal,
             )
         )
     return slices
@@ -373,10 +464,20 @@ def _pixel_measures(dataset: Any) -> Any:
     return measures
 
 
+class SeriesHeader(NamedTuple):
+    """What :func:`read_dicom_series_header` reads without pixel data."""
+
+    grid: ImageGrid
+    frame_of_reference_uid: str | None
+    dtype: str  # stored pixel type, e.g. ``int16``
+    frames: int = 1  # acquisitions of a time series
+    rgb: bool = False  # SamplesPerPixel 3
+
+
 def read_dicom_series_header(
     path: str | Path | Sequence[str | Path], *, series_instance_uid: str | None = None
-) -> tuple[ImageGrid, str | None, str]:
-    """Grid, frame of reference UID and stored pixel type (e.g. ``int16``) without reading pixel data.
+) -> SeriesHeader:
+    """Grid, frame of reference UID, stored pixel type (e.g. ``int16``), frame count and colour without pixel data.
 
     Raises
     ------
@@ -386,10 +487,22 @@ def read_dicom_series_header(
     files = series_files(path, series_instance_uid)
     datasets, slices = _load_slices(files, stop_before_pixels=True)
     first = datasets[files[0]]
-    grid, _ = _geometry(slices, _pixel_measures(first), str(path if isinstance(path, str | Path) else files[0].parent))
+    source = str(path if isinstance(path, str | Path) else files[0].parent)
+    grid, frames = _geometry(slices, _pixel_measures(first), source)
     uid = getattr(first, "FrameOfReferenceUID", None)
     stored = f"{'int' if getattr(first, 'PixelRepresentation', 0) else 'uint'}{getattr(first, 'BitsAllocated', 16)}"
-    return grid, None if uid is None else str(uid), stored
+    return SeriesHeader(grid, None if uid is None else str(uid), stored, len(frames), _samples(first, source) == 3)
+
+
+def _samples(first: Any, source: str) -> int:
+    """SamplesPerPixel: 1 (grey), or 3 (colour, 8 bits only)."""
+    samples = int(getattr(first, "SamplesPerPixel", 1) or 1)
+    if samples not in (1, 3) or (samples == 3 and int(getattr(first, "BitsAllocated", 8)) != 8):
+        raise ImageReadError(
+            f"{source}: {samples} samples per pixel of {getattr(first, 'BitsAllocated', '?')} bits; expected grey "
+            "images or 8-bit colour (RGB/YBR)"
+        )
+    return samples
 
 
 def ordered_series_files(
@@ -406,8 +519,10 @@ def ordered_series_files(
     datasets, slices = _load_slices(files, stop_before_pixels=True)
     if len(slices) != len(files):
         raise ImageReadError(f"{files[0]}: a multi-frame image; expected a series of single-frame images")
-    grid, ordered = _geometry(slices, datasets[files[0]], str(path if isinstance(path, str | Path) else files[0]))
-    return grid, [item.path for item in ordered]
+    grid, frames = _geometry(slices, datasets[files[0]], str(path if isinstance(path, str | Path) else files[0]))
+    if len(frames) > 1:
+        raise ImageReadError(f"{files[0]}: a time series of {len(frames)} frames; expected a single volume")
+    return grid, [item.path for item in frames[0]]
 
 
 def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instance_uid: str | None = None) -> Volume:
@@ -425,34 +540,48 @@ def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instanc
         ``array`` ``(slice, row, column)`` in modality units (e.g. HU): int16/int32 when the
         rescaled values are integers, else float32. Slices ordered along the normal
         ``row direction x column direction``; ``frame_of_reference_uid`` from the files.
+        A time series gives ``(frame, slice, row, column)`` (see the module notes); colour
+        images an RGB Volume (``is_rgb``, ``(slice, row, column, 3)`` uint8, no rescale).
 
     Raises
     ------
     ImageReadError
         If files are missing geometry, orientations differ, rows/columns/pixel spacing differ,
-        spacing is not uniform (the measured spacings are in the message), two slices share a
-        position, or pixel data cannot be decoded.
+        spacing is not uniform (the measured spacings are in the message), positions repeat
+        without a time attribute that splits them into complete frames, a colour series has
+        several frames, or pixel data cannot be decoded.
     """
     files = series_files(path, series_instance_uid)
     source = str(path if isinstance(path, str | Path) else files[0].parent)
     datasets, slices = _load_slices(files, stop_before_pixels=True)
     first = datasets[files[0]]
-    grid, ordered = _geometry(slices, _pixel_measures(first), source)
-    out = np.empty(grid.spatial_shape, dtype=_output_dtype(first, ordered))
-    if int(getattr(first, "NumberOfFrames", 1) or 1) > 1:
-        frames = _pixels(read_dataset(files[0]), files[0])
-        for index, item in enumerate(ordered):
-            _store(out, index, frames[item.frame], item)
+    grid, frames = _geometry(slices, _pixel_measures(first), source)
+    rgb = _samples(first, source) == 3
+    if rgb and len(frames) > 1:
+        raise ImageReadError(f"{source}: a colour time series ({len(frames)} frames); expected one colour image")
+    lead = (len(frames),) if len(frames) > 1 else ()
+    if rgb:
+        out = np.empty((*grid.spatial_shape, 3), dtype=np.uint8)
     else:
+        out = np.empty(lead + grid.spatial_shape, dtype=_output_dtype(first, slices))
+    targets = [out[f] for f in range(len(frames))] if lead else [out]
+    multi_frame = (
+        _pixels(read_dataset(files[0]), files[0]) if int(getattr(first, "NumberOfFrames", 1) or 1) > 1 else None
+    )
+    for target, ordered in zip(targets, frames, strict=True):
         for index, item in enumerate(ordered):  # one file at a time: peak memory ~ out + one slice
+            if multi_frame is not None:
+                _store(target, index, multi_frame[item.frame], item)
+                continue
             dataset = read_dataset(item.path)
             if (int(dataset.Rows), int(dataset.Columns)) != grid.spatial_shape[1:]:
                 raise ImageReadError(
                     f"{item.path}: {dataset.Rows}x{dataset.Columns} pixels, the series has {grid.spatial_shape[1:]}"
                 )
-            _store(out, index, _pixels(dataset, item.path), item)
+            _store(target, index, _pixels(dataset, item.path), item)
     uid = getattr(first, "FrameOfReferenceUID", None)
-    return Volume(array=out, grid=grid, frame_of_reference_uid=None if uid is None else str(uid), source=source)
+    for_uid = None if uid is None else str(uid)
+    return Volume(array=out, grid=grid, frame_of_reference_uid=for_uid, source=source, is_rgb=rgb)
 
 
 def read_dicom_mask_series(
@@ -466,10 +595,14 @@ def read_dicom_mask_series(
     Raises
     ------
     ImageReadError
-        As :func:`read_dicom_series`, or if the series holds no positive value.
+        As :func:`read_dicom_series`, or if the series holds no positive value, is a time series
+        or is in colour.
     """
     files = series_files(path, series_instance_uid)
     volume = read_dicom_series(files)
+    if volume.frames > 1 or volume.is_rgb:
+        what = f"a time series of {volume.frames} frames" if volume.frames > 1 else "a colour image"
+        raise ImageReadError(f"{volume.source}: {what}; a mask series is one grey volume")
     top = float(volume.array.max())
     if top <= 0:
         raise ImageReadError(f"{volume.source}: mask series has no positive voxel; expected a binary mask")

@@ -34,6 +34,8 @@ SPACE_TO_LPS: dict[str, FloatArray] = {
 }
 
 _SPATIAL_KINDS = {"domain", "space"}
+#: NRRD kinds of a 3-component colour axis (NRRD0005 "kinds").
+_RGB_KINDS = {"rgb-color", "3-color"}
 
 
 def read_nrrd_header(path: str | Path) -> NrrdHeader:
@@ -137,6 +139,14 @@ def nrrd_geometry(header: NrrdHeader, source: str = "") -> tuple[ImageGrid, int 
     return grid_from_ijk(ijk, tuple(shape)), (others[0] if others else None)
 
 
+def nrrd_is_rgb(header: NrrdHeader, other: int | None) -> bool:
+    """True when the non-spatial axis ``other`` (from :func:`nrrd_geometry`) is an 8-bit RGB colour axis."""
+    kinds = header.get("kinds")
+    if other is None or kinds is None or int(header["sizes"][other]) != 3:
+        return False
+    return str(kinds[other]).lower() in _RGB_KINDS and nrrd_dtype(header) == np.uint8
+
+
 def read_nrrd(path: str | Path) -> Volume:
     """Read a NRRD volume (or a label map as its integer values).
 
@@ -149,7 +159,9 @@ def read_nrrd(path: str | Path) -> Volume:
     -------
     Volume
         ``array`` shape ``(slice, row, column)`` in the file's voxel type (native byte order), or
-        ``(frame, slice, row, column)`` when the file has one list/time axis. Grid in LPS mm.
+        ``(frame, slice, row, column)`` when the file has one list/time axis, or an RGB Volume
+        (``is_rgb``, ``(slice, row, column, 3)``) for a uint8 ``RGB-color``/``3-color`` axis.
+        Grid in LPS mm.
 
     Raises
     ------
@@ -174,6 +186,10 @@ def read_nrrd(path: str | Path) -> Volume:
         raise ImageReadError(f"{file}: cannot read NRRD ({exc}); expected a .nrrd/.nhdr image") from exc
     grid, other = nrrd_geometry(header, str(file))
     array = native(np.asarray(data))
+    if nrrd_is_rgb(header, other):
+        array = np.moveaxis(array, array.ndim - 1 - int(other or 0), -1)
+        rgb = np.ascontiguousarray(array.reshape((*grid.spatial_shape, 3)))
+        return Volume(array=rgb, grid=grid, source=str(file), is_rgb=True)
     if other is not None:
         array = np.moveaxis(array, array.ndim - 1 - other, 0)
     lead = () if other is None else (array.shape[0],)
@@ -181,13 +197,14 @@ def read_nrrd(path: str | Path) -> Volume:
     return Volume(array=array, grid=grid, source=str(file))
 
 
-def _nrrd_header(grid: ImageGrid, frames: bool) -> NrrdHeader:
+def _nrrd_header(grid: ImageGrid, frames: bool, *, other_kind: str = "list") -> NrrdHeader:
+    """Header of a gzip LPS NRRD on ``grid``; ``frames``: a leading non-spatial axis of kind ``other_kind``."""
     ijk = ijk_affine(grid)
     directions = ijk[:3, :3].T
     kinds = ["domain", "domain", "domain"]
     if frames:
         directions = np.vstack([np.full(3, np.nan), directions])
-        kinds = ["list", *kinds]
+        kinds = [other_kind, *kinds]
     return {
         "space": "left-posterior-superior",
         "space directions": directions,
@@ -204,8 +221,9 @@ def write_nrrd(image: Volume | Segmentation, path: str | Path, *, compression_le
     ----------
     image : Volume or Segmentation
         A Volume with ``(slice, row, column)`` or ``(frame, slice, row, column)`` array (frames
-        become a leading ``list`` axis), or a Segmentation with exactly one layer (written as its
-        label values; the segment table is not kept: use ``write_seg_nrrd`` for that).
+        become a leading ``list`` axis; RGB channels a leading ``RGB-color`` axis), or a
+        Segmentation with exactly one layer (written as its label values; the segment table is
+        not kept: use ``write_seg_nrrd`` for that).
     path : str or Path
         ``.nrrd`` or ``.nhdr`` (then a detached ``.raw.gz`` is written beside it).
     compression_level : int
@@ -226,12 +244,13 @@ def write_nrrd(image: Volume | Segmentation, path: str | Path, *, compression_le
         array = image.layers[0]
     else:
         array = image.array
+    rgb = isinstance(image, Volume) and image.is_rgb
     frames = array.ndim == 4
-    data = np.moveaxis(array, 0, -1) if frames else array
+    data = np.moveaxis(array, 0, -1) if frames and not rgb else array  # (C order) the extra axis is NRRD axis 0
     nrrd.write(
         str(path),
         np.ascontiguousarray(data),
-        _nrrd_header(image.grid, frames),
+        _nrrd_header(image.grid, frames, other_kind="RGB-color" if rgb else "list"),
         compression_level=compression_level,
         index_order="C",
     )

@@ -27,7 +27,7 @@ from sessionkit.io.dicom_series import (
 )
 from sessionkit.io.metaimage import is_metaimage, read_metaimage
 from sessionkit.io.nifti import read_nifti, read_nifti_header, write_nifti
-from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, read_nrrd, read_nrrd_header, write_nrrd
+from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, nrrd_is_rgb, read_nrrd, read_nrrd_header, write_nrrd
 from sessionkit.io.picture import is_picture, read_picture
 from sessionkit.io.rtstruct import RTSTRUCT_SOP_CLASS, read_rtstruct
 from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry, write_seg_nrrd
@@ -168,10 +168,8 @@ def read_image(
         return read_rtstruct(file, reference)
     if fmt == "dicom_seg":
         return read_dicom_seg(file, reference)
-    if fmt == "dicom":
-        if image_type in _LABEL_TYPES:
-            return read_dicom_mask_series(file)
-        return read_dicom_series(file)
+    if fmt == "dicom" and image_type in _LABEL_TYPES:
+        return read_dicom_mask_series(file)
     if fmt in ("seg_nrrd", "sliceomatic_tag"):
         if image_type in ("Volume", "VolumeSequence", "Vector"):
             raise ImageReadError(
@@ -181,7 +179,13 @@ def read_image(
         if fmt == "sliceomatic_tag":
             return read_sliceomatic_tag(file, color_table=color_table)
         return read_seg_nrrd(file)
-    readers = {"nrrd": read_nrrd, "nifti": read_nifti, "metaimage": read_metaimage, "picture": read_picture}
+    readers = {
+        "dicom": read_dicom_series,
+        "nrrd": read_nrrd,
+        "nifti": read_nifti,
+        "metaimage": read_metaimage,
+        "picture": read_picture,
+    }
     volume = readers[fmt](file)
     frames = volume.frames
     if image_type in _LABEL_TYPES:
@@ -233,8 +237,7 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
         image = read_image(file, image_type=image_type)
         grid, dtype, frames, kind, for_uid = image.grid, "uint8", 1, "segmentation", image.frame_of_reference_uid
     elif fmt == "dicom":
-        grid, for_uid, dtype = read_dicom_series_header(file)
-        frames = 1
+        grid, for_uid, dtype, frames, _ = read_dicom_series_header(file)
     elif fmt == "sliceomatic_tag":
         grid, dtype, frames, kind = read_sliceomatic_tag(file).grid, "uint8", 1, "segmentation"
     elif fmt in ("nrrd", "seg_nrrd"):
@@ -243,7 +246,7 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
             grid, frames, kind = seg_nrrd_geometry(header, str(file)), 1, "segmentation"
         else:
             grid, other = nrrd_geometry(header, str(file))
-            frames = 1 if other is None else int(header["sizes"][other])
+            frames = 1 if other is None or nrrd_is_rgb(header, other) else int(header["sizes"][other])
         dtype = str(nrrd_dtype(header))
     elif fmt in ("metaimage", "picture"):
         volume = read_metaimage(file) if fmt == "metaimage" else read_picture(file)

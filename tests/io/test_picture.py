@@ -6,13 +6,14 @@ import gzip
 from pathlib import Path
 
 import nibabel as nib
+import nrrd
 import numpy as np
 import pytest
 from PIL import Image
 
 from sessionkit.errors import ImageReadError, SegmentationError
 from sessionkit.imaging import Volume
-from sessionkit.io import read_header, read_image, read_nifti, write_nifti
+from sessionkit.io import read_header, read_image, read_nifti, write_image, write_nifti
 from sessionkit.scene.loading import ImageCache
 from sessionkit.scene.resolve import resolve_page
 from sessionkit.session.model import Location, Page, QuestionSet, Session, SessionImage
@@ -127,3 +128,18 @@ def test_vector_picture_is_a_background_volume_in_the_scene(tmp_path: Path) -> N
     assert not source.label
     nifti = nib.Nifti1Image.from_bytes(gzip.decompress(cache.nifti(source)))
     assert int(nifti.header["datatype"]) == 128
+
+
+def test_rgb_volume_to_nrrd_rgb_color_axis(tmp_path: Path) -> None:
+    """NRRD keeps the colour as a leading ``RGB-color`` axis (checked with pynrrd) and reads back RGB."""
+    Image.fromarray(_colour_pixels()).save(tmp_path / "c.png")
+    volume = read_image(tmp_path / "c.png")
+    assert isinstance(volume, Volume)
+    write_image(volume, tmp_path / "c.nrrd")
+    data, header = nrrd.read(str(tmp_path / "c.nrrd"))  # Fortran order: (channel, i, j, k)
+    assert list(header["kinds"]) == ["RGB-color", "domain", "domain", "domain"] and data.shape == (3, 9, 6, 1)
+    np.testing.assert_array_equal(data[:, 0, 0, 0], (255, 255, 0))  # the marked corner
+    back = read_image(tmp_path / "c.nrrd")
+    assert isinstance(back, Volume) and back.is_rgb and back.grid.matches(volume.grid)
+    np.testing.assert_array_equal(back.array, volume.array)
+    assert read_header(tmp_path / "c.nrrd").frames == 1
