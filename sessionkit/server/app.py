@@ -9,6 +9,7 @@ Every route the browser uses is a plain JSON route the tests call directly:
 ``GET  /api/runs/{run_id}/page``            the current position, its questions and its Scene
 ``GET  /api/runs/{run_id}/volumes/{key}``   one image as gzipped NIfTI (``.nii.gz``)
 ``POST /api/runs/{run_id}/submit``          one submission (reading-flow §4–§5)
+``POST /api/runs/{run_id}/confirmations``   a reader's answer to a viewer confirmation (SK915)
 ``GET  /``                                  the reader UI (``sessionkit/viewer``)
 ==========================================  ==================================================
 
@@ -51,6 +52,8 @@ _RUN_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 TOKEN_COOKIE = "sessionkit_token"
 #: HTTP status of runner refusals: stale state 409, ``HTTP<nnn>`` codes their own, other SK9xx 422.
 _STATUS_OF_CODE = {"SK909": 409}
+#: Confirmations the viewer asks for and reports (``/confirmations``).
+_CONFIRMATION_CODES = frozenset({"SK915"})
 
 Handler = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
@@ -230,6 +233,26 @@ class ReaderApi:
         )
         return JSONResponse({**result, "saved": True, "server_time": _now_iso()})
 
+    async def confirmation(self, request: Request) -> Response:
+        """``POST /api/runs/{run_id}/confirmations {code, answer, transition}``: log a reader's answer.
+
+        The viewer reports its confirmations that the server does not see, so far SK915 ("no
+        contours drawn — continue?", reading-flow §4): ``answer`` is ``continue`` or ``cancel``
+        (IQ's "Canc for contouring"). Appended to ``events.jsonl`` as kind ``confirmation``.
+        """
+        run_id = self._run_id(request)
+        body = await _json_object(request)
+        code, answer, transition = body.get("code"), body.get("answer"), body.get("transition")
+        if code not in _CONFIRMATION_CODES or answer not in ("continue", "cancel"):
+            raise RequestError(
+                f"unknown confirmation {code!r} / {answer!r}", 400, 'send {"code": "SK915", "answer": "cancel"}'
+            )
+        if transition not in SUBMIT_TRANSITIONS:
+            raise RequestError(f"unknown transition {transition!r}", 400, "send the transition that asked")
+        details = {"code": code, "answer": answer, "transition": transition}
+        await self._call_service(self.service.log_event, run_id, "confirmation", details)
+        return JSONResponse({"logged": True})
+
     # -- wiring ------------------------------------------------------------------------------
 
     def guard(self, handler: Handler, *, api: bool = True) -> Handler:
@@ -260,6 +283,7 @@ class ReaderApi:
             Route("/api/runs/{run_id}/page", self.guard(self.page), methods=["GET"]),
             Route("/api/runs/{run_id}/volumes/{key}.nii.gz", self.guard(self.volume), methods=["GET"]),
             Route("/api/runs/{run_id}/submit", self.guard(self.submit), methods=["POST"]),
+            Route("/api/runs/{run_id}/confirmations", self.guard(self.confirmation), methods=["POST"]),
             Mount("/", StaticFiles(packages=[("sessionkit", "viewer")], html=True), name="viewer"),
         ]
 

@@ -298,10 +298,28 @@
   async function beforeTransition(transition, confirm) {
     if (!ctx.key || !ctx.editable) return true;
     if (transition !== "autosave" && ctx.data && ctx.data.confirm_no_contours && !anyDrawn()) {
-      if (!(await confirm("No contours drawn — continue?", "Continue"))) return false;
+      const proceed = await confirm("No contours drawn — continue?", "Continue");
+      await logConfirmation(transition, proceed);
+      if (!proceed) return false;
     }
     await saveAll();
     return true;
+  }
+
+  /** Logs the reader's SK915 answer in events.jsonl (IQ: "Canc for contouring"); failures are ignored. */
+  async function logConfirmation(transition, proceed) {
+    const url = "/api/runs/" + encodeURIComponent(app().runId) + "/confirmations";
+    const body = { code: "SK915", answer: proceed ? "continue" : "cancel", transition: transition };
+    try {
+      await fetch(url, {
+        method: "POST",
+        headers: { ...authHeaders(), "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+        cache: "no-store",
+      });
+    } catch (_) {
+      // the answer itself is what matters; the log line is best effort
+    }
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -8,17 +8,21 @@ values (3, 7, 12) are not Niivue's defaults. The test
 * asks for "no contours drawn" (SK915) and honours Cancel, then shows the server's SK912 refusal;
 * paints one stroke in the axial view with label 3 and one in the coronal view with label 7 (mouse
   down / move with steps / up), with the target voxels mapped to canvas pixels by Niivue itself;
-* checks both viewports share one drawing, undo and redo;
+* checks both viewports share one drawing, undo and redo, a filled outline (label 12), an erase
+  stroke, hide/show;
 * saves, then reads the ``-quizlabel.nrrd``: same grid as the background, labels from the colour file,
   painted voxels where the strokes went (Niivue's pen leaves the end voxel of an open stroke unset);
 * draws again, SIGKILLs the server before that save: the saved file is complete and unchanged; after a
-  restart the page shows the saved contour again.
+  restart the page shows the saved contour again;
+* a stroke followed by Next is saved before the move; Previous from the next (drawable, empty) page
+  asks SK915 and the first page shows the updated contour.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -205,6 +209,8 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     page.click("#confirm-cancel")
     page.wait_for_function("!window.sessionkit.state.busy")
     assert page.evaluate("window.sessionkit.state.current.page_index") == 1
+    events = [json.loads(line) for line in next(out.rglob("events.jsonl")).read_text().splitlines()]
+    assert {"code": "SK915", "answer": "cancel", "transition": "next"}.items() <= events[-1].items()
     # Continue anyway: the server refuses (SK912, SegmentRequired) and names the image.
     page.check("#q1-o1")
     page.click("#next-button")
@@ -233,6 +239,26 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     assert _drawn_count(page, 7) == painted7
     assert page.text_content("#contour-saved") == "Contour not saved yet"
 
+    # Fill (F) with label 12 (key "3"): a closed outline on axial slice 8 is filled on release.
+    page.keyboard.press("3")
+    page.keyboard.press("f")
+    corners = [(8, 5, 5), (8, 5, 20), (8, 15, 20), (8, 15, 5), (8, 5, 5)]
+    points = [_voxel_to_screen(page, "Red", corner) for corner in corners]
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*point, steps=8)
+    page.mouse.up()
+    # Erase (E) across the label-3 row at column 12.
+    page.keyboard.press("e")
+    _stroke(page, "Red", (5, 8, 12), (5, 12, 12))
+    page.keyboard.press("p")
+    # H hides the drawing (opacity 0) and shows it again.
+    page.keyboard.press("h")
+    assert page.evaluate("window.sessionkit.state.views.every((v) => v.nv.drawOpacity === 0)")
+    page.keyboard.press("h")
+    assert page.evaluate("window.sessionkit.state.views.every((v) => v.nv.drawOpacity > 0.5)")
+
     started = time.monotonic()
     _save(page)
     timings["save acknowledged"] = time.monotonic() - started
@@ -244,17 +270,23 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     background = read_nrrd(tmp_path / "phantom.nrrd")
     assert labels.grid.spatial_shape == background.grid.spatial_shape == SHAPE
     assert np.array_equal(labels.grid.affine, background.grid.affine)
-    assert set(np.unique(labels.array).tolist()) == {0, 3, 7}
-    _assert_stroke(labels.array, 3, _line(*axial))
+    assert set(np.unique(labels.array).tolist()) == {0, 3, 7, 12}
+    axial_voxels = _line(*axial)
+    assert labels.array[5, 10, 12] == 0  # erased
+    labels_3 = labels.array.copy()
+    labels_3[5, 10, 12] = 3
+    _assert_stroke(labels_3, 3, axial_voxels)
     _assert_stroke(labels.array, 7, _line(*coronal))
+    filled = {(int(s), int(r), int(c)) for s, r, c in zip(*np.nonzero(labels.array == 12), strict=True)}
+    assert filled == {(8, r, c) for r in range(5, 16) for c in range(5, 21)}
     log = saved.parent.parent / ".sessionkit" / "annotations.csv"
     rows = list(csv.DictReader(log.read_text().splitlines()))
     assert rows[-1]["sha256"] == hashlib.sha256(saved.read_bytes()).hexdigest()
 
     # A third stroke, then the server dies before it is saved: the first save stays complete.
     first_bytes = saved.read_bytes()
-    page.keyboard.press("3")
-    _stroke(page, "Red", (5, 30, 10), (5, 30, 40))
+    page.keyboard.press("1")
+    _stroke(page, "Red", (7, 30, 10), (7, 30, 40))
     server.kill()
     assert saved.read_bytes() == first_bytes
     assert np.array_equal(read_nrrd(saved).array, labels.array)
@@ -264,7 +296,25 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     start_server(out, port=server.port, session=session, images_root=tmp_path)
     page.reload()
     _wait_drawing(page, "Draw")
-    assert _drawn_count(page, 3) == int((labels.array == 3).sum())
-    assert _drawn_count(page, 7) == int((labels.array == 7).sum())
-    assert _drawn_count(page, 12) == 0
+    for value in (3, 7, 12):
+        assert _drawn_count(page, value) == int((labels.array == value).sum()), value
+
+    # Next saves the drawing before moving (SK912 now met); the second page asks SK915 on Previous.
+    page.keyboard.press("2")
+    late = ((7, 30, 10), (7, 30, 40))
+    _stroke(page, "Red", *late)
+    page.check("#q1-o1")
+    page.click("#next-button")
+    _wait_drawing(page, "Second")
+    assert page.get_attribute("#contour-saved", "data-state") == "saved"
+    updated = read_nrrd(saved).array
+    new_voxels = np.where(updated != labels.array, updated, 0)
+    assert set(np.unique(new_voxels).tolist()) == {0, 7}
+    _assert_stroke(new_voxels, 7, _line(*late))
+    page.click("#previous-button")
+    page.wait_for_selector("#confirm-dialog[open]")
+    page.click("#confirm-ok")
+    _wait_drawing(page, "Draw")
+    for value in (3, 7, 12):
+        assert _drawn_count(page, value) == int((updated == value).sum()), value
     print("timings (s):", {k: round(v, 2) for k, v in timings.items()})
