@@ -60,7 +60,8 @@ def restore_views(state: RunState, records: Sequence[ViewRecord]) -> list[dict[s
         Per Volume/VolumeSequence image element: ``image_index`` (1-based among the page's images),
         ``image_id``, ``destination``, ``orientation``, ``window``, ``level`` (None when no record:
         use ``WindowLevel`` or automatic), ``slice_offset`` in mm (None: use ``InitialSliceOffset`` or
-        the volume centre), and ``window_level_from`` / ``slice_offset_from`` (instance ids).
+        the volume centre), ``window_level_from`` / ``slice_offset_from`` (instance ids), and ``frame``
+        (VolumeSequence frame of the most recent record for the same path, else None).
         A slice offset recorded on an **earlier** instance yields to ``InitialSliceOffset`` when set.
     """
     by_instance: dict[Instance, list[ViewRecord]] = {}
@@ -75,6 +76,7 @@ def restore_views(state: RunState, records: Sequence[ViewRecord]) -> list[dict[s
             continue
         window_level: tuple[float, float, Instance] | None = None
         offset: tuple[float, Instance] | None = None
+        frame: int | None = None
         for instance in walk:
             source_page = state.page(instance)
             for record in reversed(by_instance.get(instance, [])):
@@ -85,6 +87,9 @@ def restore_views(state: RunState, records: Sequence[ViewRecord]) -> list[dict[s
                     window, level = _number(view.get("window")), _number(view.get("level"))
                     if window_level is None and window is not None and level is not None:
                         window_level = (window, level, instance)
+                    shown_frame = view.get("frame")
+                    if frame is None and isinstance(shown_frame, int) and not isinstance(shown_frame, bool):
+                        frame = shown_frame
                     slice_offset = _number(view.get("slice_offset"))
                     if (
                         offset is None
@@ -107,6 +112,7 @@ def restore_views(state: RunState, records: Sequence[ViewRecord]) -> list[dict[s
                 "window_level_from": None if window_level is None else _label(state, window_level[2]),
                 "slice_offset": None if offset is None else offset[0],
                 "slice_offset_from": None if offset is None else _label(state, offset[1]),
+                "frame": frame,
             }
         )
     return result

@@ -334,6 +334,8 @@ class ReadingService:
                     "max": question.max,
                     "group_layout": question.group_layout,
                     "options": [{"index": o.index, "label": o.label} for o in question.options],
+                    "button_color_on": question.button_custom_color_on,
+                    "button_color_off": question.button_toggle_color_off,
                 }
             )
             if question.is_answerable:
@@ -348,6 +350,7 @@ class ReadingService:
             "page_instance": entry.instance.instance_id(page),
             "rep": entry.instance.rep,
             "descriptor": page.descriptor,
+            "user_interaction_log": page.user_interaction_log,
             "question_set_index": entry.question_set_index,
             "question_set": None if qs is None else {"id": qs.id, "descriptor": qs.descriptor, "questions": questions},
             "answers": answers,
@@ -409,6 +412,21 @@ class ReadingService:
                     hint="draw on the page's volume",
                 )
             return page, image
+
+    def instance_folder(self, run_id: str) -> tuple[Page, bool, Path]:
+        """The current page, whether it is editable, and its page-instance folder (not created here).
+
+        Raises
+        ------
+        RunnerStateError
+            ``HTTP404`` unknown run.
+        """
+        run = self._run(run_id)
+        with run.lock:
+            state = run.state
+            page, inst = state.page(), state.entry.instance
+            group = state.session.effective_page_groups()[page.index - 1]
+            return page, editable(state), run.folder.paths.page_folder(group, inst.instance_id(page), page.descriptor)
 
     def annotation_path(self, run_id: str, image_id: str, *, kind: str = "labelmap", number: int = 1) -> Path:
         """Where the current page instance stores a label map or line file (reading-flow §1, §11).

@@ -62,7 +62,8 @@ class SceneLayer:
     is 1 for Background, ``Image@Opacity`` (default 0.5) for Foreground, 1 for label layers.
     ``colormap`` is a Slicer colour-table name for scalar layers. ``segments`` lists every segment
     of a label layer with its colour and whether ``ROIVisibilityCode`` makes it visible.
-    ``window_level`` is ``(window, level)`` or ``None`` (automatic).
+    ``window_level`` is ``(window, level)`` or ``None`` (automatic). ``sequence`` is True for a
+    ``VolumeSequence`` (4-D: the viewer shows a frame slider).
     """
 
     image_id: str
@@ -74,6 +75,7 @@ class SceneLayer:
     window_level: tuple[int, int] | None = None
     segments: tuple[SceneSegment, ...] = ()
     outline: bool = False
+    sequence: bool = False
 
     def colormap_label(self) -> dict[str, list[Any]]:
         """Niivue label colour table ``{R, G, B, A, I, labels}``; hidden segments get ``A = 0``.
@@ -95,13 +97,19 @@ class SceneLayer:
 
 @dataclass(frozen=True)
 class SceneView:
-    """One viewport: destination, slice orientation, layers (background first)."""
+    """One viewport: destination, slice orientation, layers (background first).
+
+    ``zoom_factor``, ``pan_origin`` (LPS mm, the viewport centre after zoom) and
+    ``initial_slice_offset`` (mm along the viewport normal, RAS sign as in Slicer) come from the
+    viewport's Background image only (D7).
+    """
 
     destination: str
     orientation: str
     layers: tuple[SceneLayer, ...]
     zoom_factor: float = 1.0
     initial_slice_offset: float | None = None
+    pan_origin: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True)

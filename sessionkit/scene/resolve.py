@@ -179,6 +179,7 @@ def resolve_page(session: Session, page: Page, load: Loader) -> Scene:
                     opacity=image.effective_opacity if role == "Foreground" else 1.0,
                     colormap=image.color_table or "Grey",
                     window_level=image.window_level,
+                    sequence=image.type == "VolumeSequence",
                 )
             )
             all_sources[source.key] = source
@@ -190,6 +191,7 @@ def resolve_page(session: Session, page: Page, load: Loader) -> Scene:
                 layers=tuple(layers),
                 zoom_factor=background.zoom_factor or 1.0,
                 initial_slice_offset=background.initial_slice_offset,
+                pan_origin=background.pan_origin,
             )
         )
     return Scene(

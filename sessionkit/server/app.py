@@ -43,6 +43,7 @@ from sessionkit.runner.requirements import DRAWABLE_TYPES
 from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
 from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
 from sessionkit.server.drawings import DRAWING_ROUTES
+from sessionkit.server.page_extras import PAGE_EXTRA_ROUTES
 from sessionkit.session import DEFAULT_COLOR_TABLE, ColorTable, load_session, read_color_table
 from sessionkit.session.model import Page, Session
 
@@ -418,6 +419,6 @@ def create_app(
     cache = ImageCache(root, color_lookup(session_color_table(session, session_path)))
     api = ReaderApi(session, service, cache, access_token)
     # Contour routes first: the static mount at "/" must stay last.
-    app = Starlette(routes=[*DRAWING_ROUTES, *api.routes()])
+    app = Starlette(routes=[*DRAWING_ROUTES, *PAGE_EXTRA_ROUTES, *api.routes()])
     app.state.api = api
     return app

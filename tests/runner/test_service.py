@@ -25,7 +25,7 @@ from sessionkit.session.model import Location, Option, Page, Question, QuestionS
 CURRENT_KEYS = {
     "page_index", "page_id", "page_instance", "rep", "descriptor", "question_set_index", "question_set", "answers",
     "nav_position", "nav_total", "progress_text", "editable", "can_previous", "can_next", "is_last", "can_repeat",
-    "bookmark", "complete", "state_version", "restore_views", "confirm_no_contours",
+    "bookmark", "complete", "state_version", "restore_views", "confirm_no_contours", "user_interaction_log",
 }  # fmt: skip
 
 

@@ -1,0 +1,211 @@
+"""Routes for Picture and Button questions and the interaction log (session-format §7, reading-flow §14.4).
+
+=================================================  ==================================================
+``GET  /api/runs/{run_id}/pictures/{index}/{opt}``  the image file a Picture option of the current
+                                                    question set names (question and option index),
+                                                    read from the session folder; browser formats only
+``POST /api/runs/{run_id}/button``                  ``{question, option}``: a Button click on the
+                                                    current question set. Registered actions (D9,
+                                                    ``BUTTON_ACTIONS``) answer ``{registered: true,
+                                                    action, value: "<stem>-Done"}`` (toggle mode:
+                                                    ``<stem>``); others only record the click
+                                                    (``registered: false``, value ``<stem>``)
+``POST /api/runs/{run_id}/interaction``             ``{uptime_ms, layout, views: [...]}`` or
+                                                    ``{uptime_ms, transition}``: appended to the page
+                                                    instance's ``UserInteractionLog.csv`` when the page
+                                                    has ``UserInteractionLog="Y"``; ignored otherwise
+=================================================  ==================================================
+
+Button actions never run code named by the session: the option's file name selects one of the
+server's fixed actions; every one of them acts on the reader's own view (the browser performs the
+view change) and is recorded in ``events.jsonl``. The handlers take the application's ``ReaderApi``
+from ``request.app.state.api``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from sessionkit.errors import RequestError
+from sessionkit.geometry import ImageGrid
+from sessionkit.responses.interaction_log import ViewSample, append_interaction_rows, transition_row, view_rows
+from sessionkit.runner.answers import button_stem
+from sessionkit.scene import Scene
+from sessionkit.session.model import BUTTON_ACTIONS, Question
+
+#: Picture formats a browser shows (D17), with their media types.
+PICTURE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+    ".webp": "image/webp",
+}
+#: Rows one interaction request may carry (a view change of four viewports is one sample each).
+_MAX_VIEWS = 4
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object; 400 otherwise."""
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RequestError(f"request body is not JSON: {exc}", 400, "send a JSON object") from exc
+    if not isinstance(body, dict):
+        raise RequestError("request body must be a JSON object", 400, "send a JSON object")
+    return body
+
+
+def _question(api: Any, run_id: str, index: object, types: tuple[str, ...]) -> tuple[dict[str, Any], Question]:
+    """The current question set's question ``index`` (JSON and model) when its type is one of ``types``."""
+    current = api.service.current(run_id)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise RequestError("question must be a question index", 400, "send the index from /page")
+    sets = api.session.pages[int(current["page_index"]) - 1].question_sets
+    questions = sets[int(current["question_set_index"]) - 1].questions if sets else ()
+    question = next((q for q in questions if q.index == index), None)
+    if question is None or question.type not in types:
+        raise RequestError(f"the current question set has no {'/'.join(types)} question {index}", 404, "reload")
+    return current, question
+
+
+def picture_path(images_folder: Path, label: str) -> Path:
+    """The file a Picture option names, inside ``images_folder`` (the session folder), browser formats only.
+
+    Raises
+    ------
+    RequestError
+        404 when the name leaves the folder, is not a browser image format, or the file is missing.
+    """
+    relative = label.strip().replace("\\", "/")
+    folder = images_folder.resolve()
+    target = (folder / relative).resolve()
+    if relative.startswith("/") or not target.is_relative_to(folder) or target.suffix.lower() not in PICTURE_TYPES:
+        raise RequestError(f"picture {label!r} is not a browser image in the session folder", 404, "check the session")
+    if not target.is_file():
+        raise RequestError(f"picture {label!r} not found", 404, "check the session folder")
+    return target
+
+
+async def picture(request: Request) -> Response:
+    """``GET /api/runs/{run_id}/pictures/{question}/{option}``."""
+    api = request.app.state.api
+    run_id = api._run_id(request)
+    question_index, option_index = (request.path_params[k] for k in ("question", "option"))
+    _, question = await run_in_threadpool(_question, api, run_id, question_index, ("Picture",))
+    option = next((o for o in question.options if o.index == option_index), None)
+    if option is None:
+        raise RequestError(f"question {question_index} has no option {option_index}", 404, "reload")
+    path = picture_path(api.service.session_path.parent, option.label)
+    return FileResponse(path, media_type=PICTURE_TYPES[path.suffix.lower()], headers={"Cache-Control": "private"})
+
+
+async def button(request: Request) -> Response:
+    """``POST /api/runs/{run_id}/button {question, option}``: one Button click."""
+    api = request.app.state.api
+    run_id = api._run_id(request)
+    body = await _body(request)
+    current, question = await run_in_threadpool(_question, api, run_id, body.get("question"), ("Button",))
+    if not current.get("editable"):
+        raise RequestError("this page is read-only: the button does nothing here", 422, "use Next or Previous")
+    option = next((o for o in question.options if o.index == body.get("option")), None)
+    if option is None:
+        raise RequestError(f"question {question.index} has no option {body.get('option')!r}", 404, "reload")
+    name = option.label.strip().replace("\\", "/").rsplit("/", 1)[-1]
+    stem = button_stem(option.label)
+    registered = name in BUTTON_ACTIONS
+    toggle = question.button_toggle_color_off is not None
+    value = f"{stem}-Done" if registered and not toggle else stem
+    details = {"question_index": question.index, "option_index": option.index, "action": name}
+    await run_in_threadpool(api.service.log_event, run_id, "button", {**details, "registered": registered})
+    action = name.removesuffix(".py") if registered else None
+    return JSONResponse({"registered": registered, "action": action, "value": value, "toggle": toggle})
+
+
+def _grids(api: Any, scene: Scene, page_id: str) -> dict[str, dict[str, tuple[str, ImageGrid]]]:
+    """Per destination: Background/Foreground node name ``<PageID>_<ImageID>`` and image grid."""
+    found: dict[str, dict[str, tuple[str, ImageGrid]]] = {}
+    for view in scene.views:
+        for layer in view.layers:
+            source = scene.volume(layer.volume_key)
+            if layer.role in ("Background", "Foreground") and source is not None and layer.kind == "volume":
+                grid = api.cache.get(source).grid
+                found.setdefault(view.destination, {})[layer.role] = (f"{page_id}_{layer.image_id}", grid)
+    return found
+
+
+def _samples(api: Any, page_index: int, page_id: str, views: object) -> list[ViewSample]:
+    if not isinstance(views, list) or len(views) > _MAX_VIEWS:
+        raise RequestError("views must be a list of at most 4 viewports", 400, "send one entry per viewport")
+    grids = _grids(api, api._scene(page_index), page_id)
+    samples = []
+    for view in views:
+        try:
+            destination = str(view["destination"])
+            matrix = np.asarray(view["screen_to_ras"], dtype=float).reshape(4, 4)
+            width, height = float(view["width"]), float(view["height"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RequestError(f"bad view entry: {exc}", 400, "send destination, width, height, screen_to_ras") from exc
+        if not np.all(np.isfinite(matrix)) or destination not in grids:
+            continue
+        layers = grids[destination]
+        samples.append(
+            ViewSample(destination, width, height, matrix, layers.get("Background"), layers.get("Foreground"))
+        )
+    return samples
+
+
+async def interaction(request: Request) -> Response:
+    """``POST /api/runs/{run_id}/interaction``: rows for ``UserInteractionLog.csv`` (reading-flow §14.4)."""
+    api = request.app.state.api
+    run_id = api._run_id(request)
+    body = await _body(request)
+    page, editable, folder = await run_in_threadpool(api.service.instance_folder, run_id)
+    if not page.user_interaction_log or not editable:
+        return JSONResponse({"logged": 0})
+    uptime = body.get("uptime_ms")
+    if not isinstance(uptime, int | float):
+        raise RequestError("uptime_ms must be a number", 400, "milliseconds since the page was shown")
+    now = datetime.now(UTC)
+    transition = body.get("transition")
+    if isinstance(transition, str):
+        rows = [transition_row(int(uptime), now, transition[:100])]
+    else:
+        samples = await run_in_threadpool(_samples, api, page.index, page.id, body.get("views"))
+        rows = view_rows(int(uptime), now, page.effective_layout, samples)
+
+    def write() -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        append_interaction_rows(folder, rows)
+
+    await run_in_threadpool(write)
+    return JSONResponse({"logged": len(rows)})
+
+
+def _guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """``handler`` behind the ``ReaderApi`` token check and error mapping (looked up per request)."""
+
+    async def guarded(request: Request) -> Response:
+        response: Response = await request.app.state.api.guard(handler)(request)
+        return response
+
+    return guarded
+
+
+#: Register in ``create_app`` before the static mount (as ``DRAWING_ROUTES``).
+PAGE_EXTRA_ROUTES: list[Route] = [
+    Route("/api/runs/{run_id}/pictures/{question:int}/{option:int}", _guarded(picture), methods=["GET"]),
+    Route("/api/runs/{run_id}/button", _guarded(button), methods=["POST"]),
+    Route("/api/runs/{run_id}/interaction", _guarded(interaction), methods=["POST"]),
+]

@@ -1,0 +1,290 @@
+/* sessionkit reader UI: display attributes of a page's viewports (session-format §6, reading-flow §12,
+ * §14.4). Loaded before app.js; app.js calls window.sessionkitDisplay.
+ *
+ * - configure(nv, view, page): before the volumes load: ContourVisibility (Outline: Niivue's
+ *   atlasOutline draws label borders at full alpha; the label layer's own tiny opacity hides the interior).
+ * - labelOpacity(layer, page): the opacity a label layer is loaded with (0.001 in Outline mode).
+ * - applyInitialView(nv, view, page): window/level (restored > WindowLevel > automatic), ZoomFactor
+ *   and PanOrigin (LPS mm) from the viewport's Background (D7), slice offset (restored > InitialSliceOffset
+ *   > volume centre), VolumeSequence frame.
+ * - viewState(view): what a submission records for one viewport (reading-flow §12).
+ * - linkViews(views): LinkViews="Y" through Niivue's broadcastTo.
+ * - frameSlider(view, body): slider for 4-D volumes.
+ * - interaction: UserInteractionLog="Y" pages post every view change (corner geometry) to the server.
+ * - resetView / resetWindowLevel: the registered Button actions reset_view.py / reset_window_level.py.
+ */
+(function () {
+  "use strict";
+
+  /** Axis (RAS, mm) along which each orientation's slice offset is measured (Slicer's slice offset). */
+  const NORMAL_AXIS = { Sagittal: 0, Coronal: 1, Axial: 2 };
+
+  /** Opacity of a label layer's interior in Outline mode (below one 8-bit step: invisible). */
+  const OUTLINE_INTERIOR_OPACITY = 0.001;
+
+  function restoreOf(view, page) {
+    const restores = (page && page.restore_views) || [];
+    const background = view.layers[0] || {};
+    return restores.find((r) => r.destination === view.destination && r.image_id === background.image_id) ||
+      restores.find((r) => r.destination === view.destination) || null;
+  }
+
+  function outlineMode(page) {
+    return Boolean(page && page.scene && page.scene.contour_visibility === "Outline");
+  }
+
+  function configure(nv, view, page) {
+    // Border voxels of label volumes (NIfTI intent 1002) get alpha 1; the interior keeps the layer opacity.
+    nv.opts.atlasOutline = outlineMode(page) ? 1 : 0;
+  }
+
+  /**
+   * Outline mode: label layers load nearly transparent, so only the borders (alpha atlasOutline = 1)
+   * show. Not 0: Niivue skips a layer of opacity 0 altogether, borders included (measured).
+   */
+  function labelOpacity(layer, page) {
+    return outlineMode(page) ? OUTLINE_INTERIOR_OPACITY : layer.opacity;
+  }
+
+  function setWindowLevel(volume, window_, level) {
+    volume.cal_min = level - window_ / 2;
+    volume.cal_max = level + window_ / 2;
+  }
+
+  /**
+   * Pan that centres the view on `lps` (mm; null: the volume centre) at `zoom`. Niivue draws its 2-D
+   * field of view in the background's "ortho" frame as (box - pan) / zoom, so the middle of the view
+   * shows (box centre - pan) / zoom.
+   */
+  function panFor(nv, zoom, lps) {
+    const back = nv.volumes[0];
+    const centre = [0, 1, 2].map((i) => (back.extentsMinOrtho[i] + back.extentsMaxOrtho[i]) / 2);
+    let target = centre;
+    if (lps) {
+      const m = back.mm2ortho; // gl-matrix mat4, column-major
+      const ras = [-lps[0], -lps[1], lps[2]];
+      target = m ? [0, 1, 2].map((r) => m[r] * ras[0] + m[4 + r] * ras[1] + m[8 + r] * ras[2] + m[12 + r]) : ras;
+    }
+    return [0, 1, 2].map((i) => centre[i] - zoom * target[i]).concat([zoom]);
+  }
+
+  function applyInitialView(nv, view, page) {
+    const restore = restoreOf(view, page);
+    const back = nv.volumes[0];
+    const initial = { window: null, level: null };
+    if (back) {
+      initial.window = back.cal_max - back.cal_min;
+      initial.level = (back.cal_max + back.cal_min) / 2;
+      if (restore && restore.window !== null && restore.level !== null) {
+        setWindowLevel(back, restore.window, restore.level);
+        nv.updateGLVolume();
+      }
+    }
+    const zoom = view.zoom_factor || 1;
+    nv.scene.pan2Dxyzmm = panFor(nv, zoom, view.pan_origin);
+    const offset = restore && restore.slice_offset !== null && restore.slice_offset !== undefined
+      ? restore.slice_offset : view.initial_slice_offset;
+    if (offset !== null && offset !== undefined) {
+      const mm = nv.frac2mm(nv.scene.crosshairPos);
+      mm[NORMAL_AXIS[view.orientation] ?? 2] = offset;
+      nv.scene.crosshairPos = nv.mm2frac([mm[0], mm[1], mm[2]]);
+    }
+    if (back && back.nFrame4D > 1 && restore && Number.isInteger(restore.frame)) {
+      nv.setFrame4D(back.id, Math.min(Math.max(restore.frame, 0), back.nFrame4D - 1));
+    }
+    nv.drawScene();
+    return { initialWindow: initial, initialPan: nv.scene.pan2Dxyzmm.slice(), initialCrosshair: nv.scene.crosshairPos.slice() };
+  }
+
+  /** Restores slice, zoom and pan of every viewport to their values at display (Button reset_view.py). */
+  function resetView(views) {
+    for (const view of views) {
+      view.nv.scene.pan2Dxyzmm = view.initial.initialPan.slice();
+      view.nv.scene.crosshairPos = view.initial.initialCrosshair.slice();
+      view.nv.drawScene();
+    }
+  }
+
+  /** Restores the window/level of every viewport's background (Button reset_window_level.py). */
+  function resetWindowLevel(views) {
+    for (const view of views) {
+      const back = view.nv.volumes[0];
+      const initial = view.initial.initialWindow;
+      if (!back || initial.window === null) continue;
+      setWindowLevel(back, initial.window, initial.level);
+      view.nv.updateGLVolume();
+    }
+  }
+
+  function viewState(view) {
+    const nv = view.nv;
+    const back = nv.volumes[0];
+    const mm = nv.frac2mm(nv.scene.crosshairPos);
+    return {
+      destination: view.destination,
+      image_id: view.imageId,
+      orientation: view.orientation,
+      slice_offset: mm[NORMAL_AXIS[view.orientation] ?? 2],
+      window: back ? back.cal_max - back.cal_min : null,
+      level: back ? (back.cal_max + back.cal_min) / 2 : null,
+      zoom: nv.scene.pan2Dxyzmm[3],
+      viewing_mode: "Default",
+      frame: back && back.nFrame4D > 1 ? back.frame4D : null,
+    };
+  }
+
+  function linkViews(views) {
+    for (const view of views) {
+      const others = views.filter((other) => other !== view).map((other) => other.nv);
+      view.nv.broadcastTo(others, { "2d": true, "3d": true });
+    }
+  }
+
+  /** A frame slider under a 4-D background (VolumeSequence); nothing for 3-D volumes. */
+  function frameSlider(view, body) {
+    const back = view.nv.volumes[0];
+    if (!back || !(back.nFrame4D > 1)) return;
+    const label = document.createElement("label");
+    label.className = "frame-slider";
+    const input = document.createElement("input");
+    input.type = "range";
+    input.min = "0";
+    input.max = String(back.nFrame4D - 1);
+    input.value = String(back.frame4D || 0);
+    input.id = "frame-" + view.destination;
+    const text = document.createElement("span");
+    text.textContent = "Frame " + (Number(input.value) + 1) + "/" + back.nFrame4D;
+    input.addEventListener("input", () => {
+      view.nv.setFrame4D(back.id, Number(input.value));
+      text.textContent = "Frame " + (Number(input.value) + 1) + "/" + back.nFrame4D;
+    });
+    label.append(input, text);
+    body.appendChild(label);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Interaction log (reading-flow §14.4)
+
+  const interaction = {
+    post: null, // (body) => Promise, set by start()
+    views: [],
+    layout: "",
+    shownAt: 0,
+    timer: null,
+    active: false,
+  };
+
+  /** Screen (CSS px from the canvas' top-left) -> RAS mm, row-major 4x4, from three in-plane points. */
+  function screenToRas(nv) {
+    const ratio = nv.uiData && nv.uiData.dpr ? nv.uiData.dpr : window.devicePixelRatio || 1;
+    const centreMm = nv.frac2mm(nv.scene.crosshairPos);
+    const axis = [2, 1, 0][nv.opts.sliceType] ?? 2;
+    const inPlane = [0, 1, 2].filter((i) => i !== axis);
+    const points = [centreMm.slice(0, 3)];
+    for (const i of inPlane) {
+      const p = centreMm.slice(0, 3);
+      p[i] += 10;
+      points.push(p);
+    }
+    const screen = points.map((p) => nv.frac2canvasPos(nv.mm2frac(p)).map((v) => v / ratio));
+    // Solve [dx dy] -> mm for the two in-plane directions.
+    const du = [screen[1][0] - screen[0][0], screen[1][1] - screen[0][1]];
+    const dv = [screen[2][0] - screen[0][0], screen[2][1] - screen[0][1]];
+    const det = du[0] * dv[1] - du[1] * dv[0];
+    if (!det) return null;
+    // mm = P0 + a*10*e_u + b*10*e_v with [dx, dy] = a*du + b*dv.
+    const inv = [[dv[1] / det, -dv[0] / det], [-du[1] / det, du[0] / det]];
+    const m = [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]];
+    for (let r = 0; r < 3; r++) {
+      const eu = r === inPlane[0] ? 10 : 0;
+      const ev = r === inPlane[1] ? 10 : 0;
+      m[r][0] = eu * inv[0][0] + ev * inv[1][0];
+      m[r][1] = eu * inv[0][1] + ev * inv[1][1];
+      m[r][3] = points[0][r] - m[r][0] * screen[0][0] - m[r][1] * screen[0][1];
+    }
+    return m.flat();
+  }
+
+  function sample() {
+    return interaction.views.map((view) => {
+      const canvas = view.nv.canvas;
+      return {
+        destination: view.destination,
+        width: canvas.clientWidth,
+        height: canvas.clientHeight,
+        screen_to_ras: screenToRas(view.nv),
+      };
+    }).filter((v) => v.screen_to_ras);
+  }
+
+  function uptime() {
+    return Math.round(performance.now() - interaction.shownAt);
+  }
+
+  function flush() {
+    interaction.timer = null;
+    if (!interaction.active) return;
+    interaction.post({ uptime_ms: uptime(), layout: interaction.layout, views: sample() }).catch(() => {});
+  }
+
+  function schedule() {
+    if (!interaction.active || interaction.timer) return;
+    interaction.timer = setTimeout(flush, 150);
+  }
+
+  /** Starts logging the page's view changes (only when the page asks for it). */
+  function startInteractionLog(page, views, post) {
+    stopInteractionLog();
+    const scene = page && page.scene;
+    interaction.active = Boolean(page && page.user_interaction_log && page.editable && views.length);
+    if (!interaction.active) return;
+    interaction.post = post;
+    interaction.views = views;
+    interaction.layout = scene ? scene.layout : "";
+    interaction.shownAt = performance.now();
+    for (const view of views) {
+      view.nv.onLocationChange = schedule;
+      view.nv.onIntensityChange = schedule;
+      view.nv.onZoom3DChange = schedule;
+    }
+    schedule();
+  }
+
+  /** Sends the transition row (e.g. "Leaving Page --Next") and stops logging; resolves when written. */
+  async function leaveInteractionLog(text) {
+    if (!interaction.active) return;
+    if (interaction.timer) {
+      clearTimeout(interaction.timer);
+      flush();
+    }
+    interaction.active = false;
+    try {
+      await interaction.post({ uptime_ms: uptime(), transition: text });
+    } catch (_) {
+      // the log is best effort; the submission itself reports failures
+    }
+  }
+
+  function stopInteractionLog() {
+    if (interaction.timer) clearTimeout(interaction.timer);
+    interaction.timer = null;
+    interaction.active = false;
+    interaction.views = [];
+  }
+
+  window.sessionkitDisplay = {
+    NORMAL_AXIS,
+    configure,
+    labelOpacity,
+    applyInitialView,
+    resetView,
+    resetWindowLevel,
+    viewState,
+    linkViews,
+    frameSlider,
+    startInteractionLog,
+    leaveInteractionLog,
+    stopInteractionLog,
+    screenToRas,
+  };
+})();
