@@ -268,7 +268,9 @@
     if (!response.ok) {
       const text = await errorText(response);
       if (generation === ctx.generation) setStatus("failed", "Contour not saved");
-      throw new Error("The contour on image " + record.imageId + " could not be saved: " + text);
+      const error = new Error("The contour on image " + record.imageId + " could not be saved: " + text);
+      error.status = response.status;
+      throw error;
     }
     const result = await response.json();
     record.savedVersion = Math.max(record.savedVersion, version);
@@ -293,16 +295,26 @@
 
   /**
    * Before a transition: the SK915 confirmation (reading-flow §4; autosave never asks), then every
-   * changed drawing saved. Resolves false when the reader cancels; rejects when a save fails.
+   * changed drawing saved. Resolves false when the reader cancels; rejects when a save fails. A save
+   * answered 404 (the server was restarted and no longer knows the run) signs in again through
+   * `reconnect` (app.js) and, when the reader is still on the same entry ("retry"), saves once more.
    */
-  async function beforeTransition(transition, confirm) {
+  async function beforeTransition(transition, confirm, reconnect) {
     if (!ctx.key || !ctx.editable) return true;
     if (transition !== "autosave" && ctx.data && ctx.data.confirm_no_contours && !anyDrawn()) {
       const proceed = await confirm("No contours drawn — continue?", "Continue");
       await logConfirmation(transition, proceed);
       if (!proceed) return false;
     }
-    await saveAll();
+    try {
+      await saveAll();
+    } catch (err) {
+      if (err.status !== 404 || !reconnect) throw err;
+      const outcome = await reconnect();
+      if (outcome === "moved") return false;
+      if (outcome !== "retry") throw err;
+      await saveAll();
+    }
     return true;
   }
 

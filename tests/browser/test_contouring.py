@@ -14,7 +14,8 @@ values (3, 7, 12) are not Niivue's defaults. The test
   painted voxels where the strokes went (Niivue's pen leaves the end voxel of an open stroke unset);
 * draws again, SIGKILLs the server before that save: the saved file is complete and unchanged; after a
   restart the page shows the saved contour again;
-* a stroke followed by Next is saved before the move; Previous from the next (drawable, empty) page
+* a stroke, a server restart under the open page, then Next: the viewer signs in again and saves the
+  stroke before the move; Previous from the next (drawable, empty) page
   asks SK915 and the first page shows the updated contour.
 """
 
@@ -293,7 +294,7 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     assert not list(saved.parent.glob(".*.tmp"))
 
     # Restart; the revisit shows the saved contour (not the unsaved stroke).
-    start_server(out, port=server.port, session=session, images_root=tmp_path)
+    server = start_server(out, port=server.port, session=session, images_root=tmp_path)
     page.reload()
     _wait_drawing(page, "Draw")
     for value in (3, 7, 12):
@@ -304,6 +305,9 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     late = ((7, 30, 10), (7, 30, 40))
     _stroke(page, "Red", *late)
     page.check("#q1-o1")
+    # The server restarts under the open page: Next signs in again, saves the drawing, then moves.
+    server.kill()
+    start_server(out, port=server.port, session=session, images_root=tmp_path)
     page.click("#next-button")
     _wait_drawing(page, "Second")
     assert page.get_attribute("#contour-saved", "data-state") == "saved"
