@@ -37,12 +37,10 @@
   window.sessionkit = hook;
 
   const $ = (id) => document.getElementById(id);
+  const D = window.sessionkitDisplay; // display attributes (display.js)
 
   /** Niivue's slice types for the session's DefaultOrientation values. */
   const SLICE_TYPE = { Axial: 0, Coronal: 1, Sagittal: 2 };
-
-  /** Axis (RAS, mm) along which each orientation's slice offset is measured. */
-  const NORMAL_AXIS = { Sagittal: 0, Coronal: 1, Axial: 2 };
 
   /** Grid cells of each layout, in reading order (positions mirror Slicer's layouts). */
   const LAYOUT_CELLS = {
@@ -63,7 +61,7 @@
   /** sessionStorage key of the signed-in reader id (per tab; cleared when the tab closes). */
   const READER_KEY = "sessionkit.reader";
 
-  const ANSWERABLE = new Set(["Radio", "CheckBox", "Text", "IntegerValue", "FloatValue"]);
+  const ANSWERABLE = new Set(["Radio", "CheckBox", "Text", "IntegerValue", "FloatValue", "Button"]);
 
   // ---------------------------------------------------------------------------------------------
   // HTTP
@@ -325,7 +323,69 @@
     return p;
   }
 
+  /** Button colours (session-format §7): before, after success, after failure. */
+  const BUTTON_COLORS = { on: [173, 220, 237], done: [0, 179, 246], failed: [245, 159, 159] };
+
+  function paintButton(button, rgb) {
+    button.style.backgroundColor = "rgb(" + rgb.join(",") + ")";
+    button.dataset.color = rgb.join(" ");
+  }
+
+  /** A Button option: runs the server-registered action named by the option (D9); value <stem>[-Done]. */
+  function buildButton(question, option, value) {
+    const stem = option.label.replace(/\\/g, "/").split("/").pop().replace(/\.[^.]*$/, "") || option.label;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "action-button";
+    button.id = inputId(question, option);
+    button.textContent = stem;
+    button.dataset.value = value || stem;
+    const colorOn = question.button_color_on || BUTTON_COLORS.on;
+    const colorOff = question.button_color_off;
+    let toggled = false;
+    paintButton(button, button.dataset.value.endsWith("-Done") ? BUTTON_COLORS.done : colorOn);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const result = await api("POST", "/api/runs/" + encodeURIComponent(state.runId) + "/button",
+          { question: question.index, option: option.index });
+        if (result.action === "reset_view") D.resetView(state.views);
+        if (result.action === "reset_window_level") D.resetWindowLevel(state.views);
+        button.dataset.value = result.value;
+        if (colorOff) {
+          toggled = !toggled;
+          paintButton(button, toggled ? colorOff : colorOn);
+        } else if (result.registered) {
+          paintButton(button, BUTTON_COLORS.done);
+        } else {
+          showMessage(stem + ": no action is registered for this button; the click was recorded.");
+        }
+        markDraft();
+      } catch (err) {
+        paintButton(button, BUTTON_COLORS.failed);
+        showMessage(stem + " failed: " + describeError(err));
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
+  /** A Picture option: the image file from the session folder (served by the server, browser formats). */
+  function buildPicture(question, option) {
+    const figure = document.createElement("figure");
+    figure.className = "picture";
+    const img = document.createElement("img");
+    img.id = inputId(question, option);
+    img.alt = option.label;
+    img.src = "/api/runs/" + encodeURIComponent(state.runId) + "/pictures/" + question.index + "/" + option.index;
+    figure.appendChild(img);
+    return figure;
+  }
+
   const OPTION_BUILDERS = {
+    Button: buildButton,
+    Picture: buildPicture,
     Radio: buildChoice,
     CheckBox: buildChoice,
     Text: buildField,
@@ -343,6 +403,7 @@
       answers[String(question.index)] = question.options.map((option) => {
         const input = document.getElementById(inputId(question, option));
         if (!input) return "";
+        if (question.type === "Button") return input.dataset.value;
         if (input.type === "radio" || input.type === "checkbox") return input.checked ? "Y" : "N";
         return input.value.replace(/[\r\n]+/g, " ");
       });
@@ -387,6 +448,7 @@
       }
     }
     const editable = Boolean(state.current.editable);
+    await D.leaveInteractionLog("Leaving Page --" + transition.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()));
     if (editable) setSaved("saving", "Saving…");
     let result;
     try {
@@ -406,6 +468,7 @@
         return;
       }
       if (!result) {
+        D.startInteractionLog(state.current, state.views, postInteraction);
         hook.lastError = { code: err.code, message: err.message };
         if (editable) setSaved("failed", "Not saved");
         showMessage(describeError(err));
@@ -550,6 +613,7 @@
     if (window.sessionkitDrawing) await window.sessionkitDrawing.pageShown(state.current, loaded);
     if (generation !== state.sceneGeneration) return;
     if (scene.link_views && loaded.length > 1) linkViews(loaded);
+    D.startInteractionLog(state.current, loaded, postInteraction);
     await nextFrames(2);
     if (generation !== state.sceneGeneration) return;
     hook.readyPage = scene.page_index;
@@ -599,7 +663,8 @@
 
   /** Niivue loadVolumes entry for one scene layer. */
   function volumeEntry(layer, name) {
-    const entry = { url: layer.url, name: name, opacity: layer.opacity };
+    const opacity = layer.kind === "labelmap" ? D.labelOpacity(layer, state.current) : layer.opacity;
+    const entry = { url: layer.url, name: name, opacity: opacity };
     if (layer.kind === "volume") {
       entry.colormap = COLORMAPS[layer.colormap] || "gray";
       if (layer.window_level) {
@@ -626,6 +691,7 @@
         loadingText: "loading...",
       });
       await nv.attachTo(cell.canvas.id);
+      D.configure(nv, view, state.current);
       nv.setRadiologicalConvention(true);
       nv.setSliceType(SLICE_TYPE[view.orientation] ?? 0);
       // Label colour tables must be set before the volume reaches the GPU (saves one upload).
@@ -644,9 +710,11 @@
         disposeNiivue(nv);
         return null;
       }
-      applyInitialView(nv, view);
+      const initial = applyInitialView(nv, view);
       const background = view.layers[0] || {};
-      return { destination: view.destination, orientation: view.orientation, imageId: background.image_id, nv: nv };
+      const shown = { destination: view.destination, orientation: view.orientation, imageId: background.image_id, nv: nv, initial: initial };
+      D.frameSlider(shown, cell.body);
+      return shown;
     } catch (err) {
       hook.lastError = { code: "viewer", message: String(err) };
       cell.body.appendChild(note("The image could not be shown: " + err.message, true));
@@ -654,49 +722,29 @@
     }
   }
 
-  /** ZoomFactor and InitialSliceOffset (mm along the view's normal, RAS as in Slicer). */
+  /** Window/level, ZoomFactor, PanOrigin, slice offset and frame at display (display.js). */
   function applyInitialView(nv, view) {
-    if (view.zoom_factor && view.zoom_factor !== 1) {
-      nv.setPan2Dxyzmm([0, 0, 0, view.zoom_factor]);
-    }
-    if (view.initial_slice_offset !== null && view.initial_slice_offset !== undefined) {
-      const mm = nv.frac2mm(nv.scene.crosshairPos);
-      mm[NORMAL_AXIS[view.orientation] ?? 2] = view.initial_slice_offset;
-      nv.scene.crosshairPos = nv.mm2frac([mm[0], mm[1], mm[2]]);
-    }
-    nv.drawScene();
+    return D.applyInitialView(nv, view, state.current);
   }
 
   /** LinkViews="Y": scrolling, zoom and pan in one view move the others. */
   function linkViews(views) {
-    for (const view of views) {
-      const others = views.filter((other) => other !== view).map((other) => other.nv);
-      view.nv.broadcastTo(others, { "2d": true, "3d": true });
-    }
+    D.linkViews(views);
   }
 
-  /** Background image, slice position (mm, RAS), window and zoom of every viewport (reading-flow §12). */
+  /** Window, level, slice offset (mm), orientation, destination, viewing mode of every viewport (§12). */
   function viewerState() {
-    return {
-      views: state.views.map((view) => {
-        const nv = view.nv;
-        const back = nv.volumes[0];
-        const mm = nv.frac2mm(nv.scene.crosshairPos);
-        return {
-          destination: view.destination,
-          image_id: view.imageId,
-          orientation: view.orientation,
-          slice_offset: mm[NORMAL_AXIS[view.orientation] ?? 2],
-          window: back ? back.cal_max - back.cal_min : null,
-          level: back ? (back.cal_max + back.cal_min) / 2 : null,
-          zoom: nv.scene.pan2Dxyzmm[3],
-        };
-      }),
-    };
+    return { views: state.views.map(D.viewState) };
+  }
+
+  /** Posts one interaction-log record (pages with UserInteractionLog="Y"). */
+  function postInteraction(body) {
+    return api("POST", "/api/runs/" + encodeURIComponent(state.runId) + "/interaction", body);
   }
 
   /** Frees the WebGL contexts of the current viewports before new ones are made. */
   function disposeViews() {
+    D.stopInteractionLog();
     if (window.sessionkitDrawing) window.sessionkitDrawing.pageLeft();
     for (const view of state.views) disposeNiivue(view.nv);
     state.views = [];
