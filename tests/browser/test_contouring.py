@@ -16,7 +16,9 @@ values (3, 7, 12) are not Niivue's defaults. The test
   restart the page shows the saved contour again;
 * a stroke, a server restart under the open page, then Next: the viewer signs in again and saves the
   stroke before the move; Previous from the next (drawable, empty) page
-  asks SK915 and the first page shows the updated contour.
+  asks SK915 and the first page shows the updated contour;
+* a third page with ``DisplayLabelMapID`` starts from that contour, its edits are saved to its own file;
+  after Finish the contour is shown read-only, without tools.
 """
 
 from __future__ import annotations
@@ -47,13 +49,13 @@ SESSION_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <Session ROIColorFile="labels">
   <Page ID="Draw" Descriptor="Outline" EnableSegmentEditor="Y" Layout="SideBySideRedYellow"
         ContourToolRadius="0.4">
-    <Image ID="CT" Type="Volume" SegmentRequired="Y">
+    <Image ID="CT" Type="Volume" SegmentRequired="Y" LabelMapID="organs">
       <Path>phantom.nrrd</Path>
       <DefaultDestination>Red</DefaultDestination>
       <DefaultOrientation>Axial</DefaultOrientation>
       <Layer>Background</Layer>
     </Image>
-    <Image ID="CT" Type="Volume" SegmentRequired="Y">
+    <Image ID="CT" Type="Volume" SegmentRequired="Y" LabelMapID="organs">
       <Path>phantom.nrrd</Path>
       <DefaultDestination>Yellow</DefaultDestination>
       <DefaultOrientation>Coronal</DefaultOrientation>
@@ -75,6 +77,20 @@ SESSION_XML = """<?xml version="1.0" encoding="UTF-8"?>
     </Image>
     <QuestionSet ID="qs2" Descriptor="Again">
       <Question Type="Radio" Descriptor="Agree?">
+        <Option>Yes</Option>
+        <Option>No</Option>
+      </Question>
+    </QuestionSet>
+  </Page>
+  <Page ID="Review" Descriptor="Review" EnableSegmentEditor="Y" Layout="OneUpRedSlice">
+    <Image ID="CT" Type="Volume" DisplayLabelMapID="organs">
+      <Path>phantom.nrrd</Path>
+      <DefaultDestination>Red</DefaultDestination>
+      <DefaultOrientation>Axial</DefaultOrientation>
+      <Layer>Background</Layer>
+    </Image>
+    <QuestionSet ID="qs3" Descriptor="Review">
+      <Question Type="Radio" Descriptor="Fine?">
         <Option>Yes</Option>
         <Option>No</Option>
       </Question>
@@ -321,4 +337,39 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     _wait_drawing(page, "Draw")
     for value in (3, 7, 12):
         assert _drawn_count(page, value) == int((updated == value).sum()), value
+
+    # Page 3 (DisplayLabelMapID) starts from page 1's contour; edits there leave page 1's file alone.
+    page.click("#next-button")
+    _wait_drawing(page, "Second")
+    page.check("#q1-o1")
+    page.click("#next-button")
+    page.wait_for_selector("#confirm-dialog[open]")  # SK915 on the empty second page
+    page.click("#confirm-ok")
+    _wait_drawing(page, "Review")
+    for value in (3, 7, 12):
+        assert _drawn_count(page, value) == int((updated == value).sum()), value
+    # No ContourToolRadius here: IQ's default 15 x (half the smallest spacing) = 6 mm -> 15 voxels;
+    # "[" narrows it by half a spacing per press, down to one voxel.
+    assert page.evaluate("window.sessionkitDrawing.penSize()") == 15
+    for _ in range(20):
+        page.keyboard.press("[")
+    assert page.evaluate("window.sessionkitDrawing.penSize()") == 1
+    page.keyboard.press("1")
+    _stroke(page, "Red", (3, 2, 2), (3, 2, 12))
+    _save(page)
+    review = next(out.rglob("Review_CT-quizlabel.nrrd"))
+    edits = np.where(read_nrrd(review).array != updated, read_nrrd(review).array, 0)
+    _assert_stroke(edits, 3, _line((3, 2, 2), (3, 2, 12)))
+    assert np.array_equal(read_nrrd(saved).array, updated)
+
+    # Finish: the run is locked; the contour stays visible, the tools are gone.
+    page.check("#q1-o1")
+    page.click("#finish-button")
+    page.wait_for_selector("#confirm-dialog[open]")
+    page.click("#confirm-ok")
+    page.wait_for_function("window.sessionkit.state.current.complete && !window.sessionkit.state.busy")
+    page.wait_for_function("document.querySelector('#drawing-tools h3').textContent === 'Contour (read-only)'")
+    assert page.locator("#tool-paint").count() == 0
+    assert not page.evaluate("window.sessionkit.state.views[0].nv.opts.drawingEnabled")
+    assert _drawn_count(page, 3) == int((read_nrrd(review).array == 3).sum())
     print("timings (s):", {k: round(v, 2) for k, v in timings.items()})
