@@ -85,13 +85,25 @@ def inspect_command(image: str, as_json: bool, image_type: str | None, reference
         console.print(f"note: {note}")
 
 
+#: Output formats of ``convert --format`` (a folder of DICOM series).
+SERIES_FORMATS = ("nii.gz", "nii", "nrrd", "nhdr", "seg.nrrd", "dcm")
+
+
 @main.command("convert")
 @click.argument("source", type=click.Path(exists=True, path_type=str))
-@click.argument("output", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("output", type=click.Path(path_type=str))
+@click.option(
+    "--format",
+    "series_format",
+    type=click.Choice(SERIES_FORMATS),
+    default=None,
+    help="Convert every DICOM series under the SOURCE folder into the OUTPUT folder, one file per series "
+    "in this format (a progress bar per series).",
+)
 @click.option(
     "--type",
     "image_type",
-    type=click.Choice(["Volume", "LabelMap", "Segmentation", "RTStruct"]),
+    type=click.Choice(["Volume", "VolumeSequence", "Vector", "LabelMap", "Segmentation", "RTStruct"]),
     default=None,
     help="Read SOURCE as this session Image Type (e.g. a mask stored as a CT series: Segmentation).",
 )
@@ -101,12 +113,18 @@ def inspect_command(image: str, as_json: bool, image_type: str | None, reference
     default=None,
     help="The image series SOURCE lies on: RTSTRUCT/SEG input, and required for DICOM SEG output (.dcm).",
 )
-def convert_command(source: str, output: str, image_type: str | None, reference: str | None) -> None:
+def convert_command(
+    source: str, output: str, series_format: str | None, image_type: str | None, reference: str | None
+) -> None:
     """Convert SOURCE to OUTPUT (.nrrd, .nhdr, .seg.nrrd, .nii, .nii.gz, or DICOM SEG .dcm).
 
     A DICOM series read as a Segmentation (a mask stored as a fake CT series) is its own
-    reference when --reference is not given.
+    reference when --reference is not given. With --format, SOURCE is a folder of DICOM series
+    (searched recursively) and OUTPUT a folder: one NNN_<SeriesDescription>.<format> per series.
     """
+    if series_format is not None:
+        _convert_series_folder(Path(source), Path(output), series_format, image_type)
+        return
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -128,6 +146,66 @@ def convert_command(source: str, output: str, image_type: str | None, reference:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from exc
     click.echo(f"wrote {output} ({image.kind}, {list(image.grid.spatial_shape)})")
+
+
+def _convert_series_folder(source: Path, output: Path, series_format: str, image_type: str | None) -> None:
+    """``convert --format``: every DICOM image series under ``source`` to ``output/NNN_<name>.<format>``.
+
+    SEG and RTSTRUCT objects are listed as skipped; a series that fails is reported and the others
+    go on (exit code 2 when any failed). ``.dcm`` (DICOM SEG) needs ``--type Segmentation``: each
+    mask series is its own reference.
+    """
+    import re
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from sessionkit.errors import SessionKitError
+    from sessionkit.io import read_dicom_mask_series, read_dicom_series, write_image
+    from sessionkit.io.dicom_seg import SEG_SOP_CLASSES
+    from sessionkit.io.dicom_series import group_dicom_series
+    from sessionkit.io.rtstruct import RTSTRUCT_SOP_CLASS
+
+    if not source.is_dir():
+        raise click.BadParameter(
+            f"{source} is not a folder; --format converts a folder of DICOM series", param_hint="SOURCE"
+        )
+    mask = image_type in ("LabelMap", "Segmentation")
+    if series_format == "dcm" and not mask:
+        raise click.BadParameter("DICOM SEG output needs --type Segmentation (mask series)", param_hint="--format")
+    files = sorted(path for path in source.rglob("*") if path.is_file())
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    failed, used = 0, set()
+    output.mkdir(parents=True, exist_ok=True)
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        scan = progress.add_task("scanning", total=len(files))
+        series = group_dicom_series(files, on_file=lambda _: progress.advance(scan))
+        for entry in sorted(series, key=lambda e: (e.series_number is None, e.series_number or 0, e.description)):
+            name = re.sub(r"[^A-Za-z0-9]+", "_", entry.description).strip("_") or entry.series_instance_uid
+            stem = f"{entry.series_number or 0:03d}_{name}"
+            stem = f"{stem}_{entry.series_instance_uid}" if stem in used else stem
+            used.add(stem)
+            if entry.sop_class_uid in (*SEG_SOP_CLASSES, RTSTRUCT_SOP_CLASS):
+                progress.console.print(f"skipped {stem}: a DICOM SEG/RTSTRUCT (convert it on its own with --reference)")
+                continue
+            task = progress.add_task(stem, total=len(entry.files))
+            target = output / f"{stem}.{series_format}"
+            try:
+
+                def advance(_: Path, task: TaskID = task) -> None:
+                    progress.advance(task)
+
+                reader = read_dicom_mask_series if mask else read_dicom_series
+                image = reader(list(entry.files), on_file=advance)
+                write_image(image, target, reference=entry.files[0] if series_format == "dcm" else None)
+            except SessionKitError as exc:
+                failed += 1
+                progress.console.print(f"error: {stem}: {exc}")
+                continue
+            progress.console.print(f"wrote {target} ({image.kind}, {list(image.grid.spatial_shape)})")
+    if failed:
+        raise SystemExit(2)
 
 
 @main.command("serve")

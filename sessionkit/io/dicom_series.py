@@ -24,7 +24,7 @@ import itertools
 import logging
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -66,6 +66,7 @@ _HEADER_TAGS = [
     "NumberOfFrames",
     "InstanceNumber",
     "SeriesDescription",
+    "SeriesNumber",
 ]
 
 
@@ -157,13 +158,7 @@ def series_files(path: str | Path | Sequence[str | Path], series_instance_uid: s
             candidates = []
     else:
         candidates = [Path(p) for p in path]
-    groups: dict[str, list[Path]] = defaultdict(list)
-    for candidate in candidates:
-        if not is_dicom(candidate):
-            continue
-        uid = getattr(_header(candidate), "SeriesInstanceUID", None)
-        if uid is not None:
-            groups[str(uid)].append(candidate)
+    groups = {entry.series_instance_uid: list(entry.files) for entry in group_dicom_series(candidates)}
     if series_instance_uid is not None:
         if series_instance_uid not in groups:
             raise ImageReadError(f"{path}: no DICOM file of series {series_instance_uid} found")
@@ -174,6 +169,61 @@ def series_files(path: str | Path | Sequence[str | Path], series_instance_uid: s
         listing = ", ".join(f"{uid} ({len(files)} files)" for uid, files in groups.items())
         raise ImageReadError(f"{path}: holds {len(groups)} series: {listing}; name one file of the series to read")
     return next(iter(groups.values()))
+
+
+@dataclass(frozen=True)
+class SeriesEntry:
+    """One series found by :func:`group_dicom_series`."""
+
+    series_instance_uid: str
+    files: tuple[Path, ...]
+    series_number: int | None
+    description: str
+    sop_class_uid: str
+
+
+def group_dicom_series(files: Iterable[Path], *, on_file: Callable[[Path], None] | None = None) -> list[SeriesEntry]:
+    """Group DICOM files by SeriesInstanceUID, reading headers only.
+
+    Parameters
+    ----------
+    files : iterable of Path
+        Candidates; files that are not DICOM (:func:`looks_like_dicom`) or lack
+        SeriesInstanceUID are skipped.
+    on_file : callable, optional
+        Called with each candidate once it is examined (e.g. to advance a progress bar).
+
+    Returns
+    -------
+    list of SeriesEntry
+        In order of first appearance; ``files`` in the order given.
+
+    Raises
+    ------
+    ImageReadError
+        If a DICOM file cannot be parsed.
+    """
+    groups: dict[str, list[Path]] = defaultdict(list)
+    first: dict[str, Any] = {}
+    for candidate in files:
+        if is_dicom(candidate):
+            header = _header(candidate)
+            uid = getattr(header, "SeriesInstanceUID", None)
+            if uid is not None:
+                groups[str(uid)].append(candidate)
+                first.setdefault(str(uid), header)
+        if on_file is not None:
+            on_file(candidate)
+    return [
+        SeriesEntry(
+            uid,
+            tuple(members),
+            None if (number := _number(getattr(first[uid], "SeriesNumber", None))) is None else int(number),
+            str(getattr(first[uid], "SeriesDescription", "") or ""),
+            str(getattr(first[uid], "SOPClassUID", "") or ""),
+        )
+        for uid, members in groups.items()
+    ]
 
 
 def _nearby_files(near: Path) -> Iterator[Path]:
@@ -525,7 +575,12 @@ def ordered_series_files(
     return grid, [item.path for item in frames[0]]
 
 
-def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instance_uid: str | None = None) -> Volume:
+def read_dicom_series(
+    path: str | Path | Sequence[str | Path],
+    *,
+    series_instance_uid: str | None = None,
+    on_file: Callable[[Path], None] | None = None,
+) -> Volume:
     """Read a DICOM image series (one slice per file, or one enhanced multi-frame file) into a Volume.
 
     Parameters
@@ -533,6 +588,8 @@ def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instanc
     path : str, Path or sequence
         See :func:`series_files`.
     series_instance_uid : str, optional
+    on_file : callable, optional
+        Called with each file once its pixels are stored (e.g. to advance a progress bar).
 
     Returns
     -------
@@ -579,18 +636,26 @@ def read_dicom_series(path: str | Path | Sequence[str | Path], *, series_instanc
                     f"{item.path}: {dataset.Rows}x{dataset.Columns} pixels, the series has {grid.spatial_shape[1:]}"
                 )
             _store(target, index, _pixels(dataset, item.path), item)
+            if on_file is not None:
+                on_file(item.path)
+    if multi_frame is not None and on_file is not None:
+        on_file(files[0])
     uid = getattr(first, "FrameOfReferenceUID", None)
     for_uid = None if uid is None else str(uid)
     return Volume(array=out, grid=grid, frame_of_reference_uid=for_uid, source=source, is_rgb=rgb)
 
 
 def read_dicom_mask_series(
-    path: str | Path | Sequence[str | Path], *, series_instance_uid: str | None = None
+    path: str | Path | Sequence[str | Path],
+    *,
+    series_instance_uid: str | None = None,
+    on_file: Callable[[Path], None] | None = None,
 ) -> Segmentation:
     """Read a mask stored as a fake image series (seed 004) as a one-segment Segmentation.
 
     Voxels at or above half of the largest value become label 1 (the threshold of 0.5 that Slicer
     users apply to such series); the segment is named after ``SeriesDescription`` (else ``Mask``).
+    ``on_file`` as for :func:`read_dicom_series`.
 
     Raises
     ------
@@ -599,7 +664,7 @@ def read_dicom_mask_series(
         or is in colour.
     """
     files = series_files(path, series_instance_uid)
-    volume = read_dicom_series(files)
+    volume = read_dicom_series(files, on_file=on_file)
     if volume.frames > 1 or volume.is_rgb:
         what = f"a time series of {volume.frames} frames" if volume.frames > 1 else "a colour image"
         raise ImageReadError(f"{volume.source}: {what}; a mask series is one grey volume")

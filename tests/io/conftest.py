@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import nrrd
@@ -150,3 +151,46 @@ def phantom_files(tmp_path_factory: pytest.TempPathFactory) -> PhantomFiles:
     seg_path = root / "phantom.seg.nrrd"
     slicerio.write_segmentation(str(seg_path), segmentation)
     return PhantomFiles(volumes=volumes, labels=label_files, segmentation=seg_path)
+
+
+def write_phantom_dicom_series(folder: Path, volume: np.ndarray, series_number: int = 1, description: str = "") -> Path:
+    """The oblique phantom grid as a CT series, one file per slice, written with pydicom (test-only
+    writer, clarifications C12); files named in reverse slice order so reading must sort."""
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    folder.mkdir(parents=True, exist_ok=True)
+    series, frame = generate_uid(), generate_uid()
+    for k in range(SHAPE[0]):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, generate_uid()
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, meta.MediaStorageSOPInstanceUID, "CT"
+        ds.SeriesInstanceUID, ds.FrameOfReferenceUID, ds.StudyInstanceUID = series, frame, "1.2.3"
+        ds.SeriesNumber, ds.SeriesDescription, ds.InstanceNumber = series_number, description, k + 1
+        ds.PatientName, ds.PatientID, ds.StudyDate, ds.StudyTime = "Phantom^Io", "io-phantom", "20260101", "120000"
+        ds.PatientBirthDate = ds.PatientSex = ds.AccessionNumber = ds.ReferringPhysicianName = ds.StudyID = ""
+        ds.ImageOrientationPatient = [*DIRECTION[:, 2], *DIRECTION[:, 1]]
+        ds.ImagePositionPatient = list(ORIGIN + DIRECTION[:, 0] * SPACING[0] * k)
+        ds.PixelSpacing = [SPACING[1], SPACING[2]]
+        ds.SliceThickness = SPACING[0]
+        ds.Rows, ds.Columns = SHAPE[1], SHAPE[2]
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1000
+        ds.PixelData = (volume[k].astype(np.int32) + 1000).astype(np.int16).tobytes()
+        ds.save_as(folder / f"{SHAPE[0] - 1 - k}.dcm", enforce_file_format=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def phantom_dicom(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder of the phantom volume as a CT series (see :func:`write_phantom_dicom_series`)."""
+    return write_phantom_dicom_series(tmp_path_factory.mktemp("phantom_dicom") / "ct", phantom_volume())
+
+
+@pytest.fixture(scope="session")
+def dicom_series_writer() -> Any:
+    """:func:`write_phantom_dicom_series` (conftest modules are not importable under importlib mode)."""
+    return write_phantom_dicom_series

@@ -100,36 +100,16 @@ def test_write_image_refusals(corpus: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "unknown output format" in result.output
 
 
-def test_phantom_written_as_dicom_series_reads_back_in_place(phantom: Any, tmp_path: Path) -> None:
+def test_phantom_written_as_dicom_series_reads_back_in_place(phantom: Any, phantom_dicom: Path) -> None:
     """Conformance for DICOM: the oblique phantom written slice by slice with pydicom (test-only
     writer, clarifications C12); every voxel lands at the same LPS position with the same value."""
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
-
     from sessionkit.io import read_dicom_series
 
-    series, frame = generate_uid(), generate_uid()
     volume = phantom.volume()
-    for k in range(phantom.shape[0]):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)
-        ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, meta.MediaStorageSOPInstanceUID, "CT"
-        ds.SeriesInstanceUID, ds.FrameOfReferenceUID, ds.StudyInstanceUID = series, frame, generate_uid()
-        ds.ImageOrientationPatient = [*phantom.direction[:, 2], *phantom.direction[:, 1]]
-        ds.ImagePositionPatient = list(phantom.origin + phantom.direction[:, 0] * phantom.spacing[0] * k)
-        ds.PixelSpacing = [phantom.spacing[1], phantom.spacing[2]]
-        ds.Rows, ds.Columns = phantom.shape[1], phantom.shape[2]
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-        ds.RescaleSlope, ds.RescaleIntercept = 1, -1000
-        ds.PixelData = (volume[k] + 1000).astype(np.int16).tobytes()
-        ds.save_as(tmp_path / f"{9 - k}.dcm", enforce_file_format=True)
-    read = read_dicom_series(tmp_path)
+    read = read_dicom_series(phantom_dicom)
     np.testing.assert_allclose(sorted(read.grid.spacing), sorted(phantom.spacing), atol=1e-6)
     s, r, c = np.indices(phantom.shape).reshape(3, -1)
     points = phantom.origin + (np.stack([s, r, c], axis=1) * phantom.spacing) @ phantom.direction.T
     index = np.rint(read.grid.lps_to_index(points)).astype(int)
     np.testing.assert_array_equal(read.array[index[:, 0], index[:, 1], index[:, 2]], volume[s, r, c])
-    assert read.frame_of_reference_uid == frame
+    assert read.frame_of_reference_uid == pydicom.dcmread(phantom_dicom / "0.dcm").FrameOfReferenceUID
