@@ -56,6 +56,10 @@
     Red: "red", Green: "green", Blue: "blue", "PET-Heat": "hot", Viridis: "viridis",
     Magma: "magma", Inferno: "inferno", Plasma: "plasma", Cividis: "cividis",
     Warm1: "warm", Warm2: "warm", Warm3: "warm", Cool1: "cool", Cool2: "cool", Cool3: "cool",
+    WarmShade1: "warm", WarmShade2: "warm", WarmShade3: "warm", WarmTint1: "warm", WarmTint2: "warm",
+    WarmTint3: "warm", CoolShade1: "cool", CoolShade2: "cool", CoolShade3: "cool", CoolTint1: "cool",
+    CoolTint2: "cool", CoolTint3: "cool", Yellow: "gold", Magenta: "violet", fMRI: "redyell",
+    fMRIPA: "redyell", "PET-Rainbow": "nih", ColdToHotRainbow: "jet", DivergingBlueRed: "blue2red",
   };
 
   /** sessionStorage key of the signed-in reader id (per tab; cleared when the tab closes). */
@@ -190,6 +194,9 @@
       showSceneError(data.scene_error);
     } else if (window.sessionkitDrawing) {
       window.sessionkitDrawing.pageShown(data, state.views); // same scene, maybe another instance
+    }
+    if (data.scene && data.scene.page_index === state.shownPageIndex && state.views.length) {
+      D.startInteractionLog(data, state.views, postInteraction); // same scene: another instance or QS
     }
   }
 

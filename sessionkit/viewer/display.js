@@ -10,7 +10,8 @@
  * - viewState(view): what a submission records for one viewport (reading-flow §12).
  * - linkViews(views): LinkViews="Y" through Niivue's broadcastTo.
  * - frameSlider(view, body): slider for 4-D volumes.
- * - interaction: UserInteractionLog="Y" pages post every view change (corner geometry) to the server.
+ * - interaction: UserInteractionLog="Y" pages post every view change (corner geometry) to the server,
+ *   with zoom and pan frozen while on the page (D8).
  * - resetView / resetWindowLevel: the registered Button actions reset_view.py / reset_window_level.py.
  */
 (function () {
@@ -172,7 +173,36 @@
     shownAt: 0,
     timer: null,
     active: false,
+    listeners: [], // [element, type, handler, capture] added while on the page (freeze, D8)
   };
+
+  function listen(element, type, handler, capture) {
+    element.addEventListener(type, handler, capture);
+    interaction.listeners.push([element, type, handler, capture]);
+  }
+
+  /**
+   * D8: zoom and pan stay as displayed while on an interaction-log page. The middle-button drag (Niivue's
+   * pan/zoom) is swallowed before Niivue sees it, and any other change is undone after the gesture.
+   */
+  function freeze(view) {
+    const nv = view.nv;
+    const frozen = nv.scene.pan2Dxyzmm.slice();
+    const swallow = (event) => {
+      if (event.button === 1) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      }
+    };
+    const restore = () => setTimeout(() => {
+      if (frozen.some((value, i) => value !== nv.scene.pan2Dxyzmm[i])) {
+        nv.scene.pan2Dxyzmm = frozen.slice();
+        nv.drawScene();
+      }
+    }, 0);
+    for (const type of ["pointerdown", "mousedown"]) listen(nv.canvas, type, swallow, true);
+    for (const type of ["pointerup", "wheel", "keyup"]) listen(nv.canvas, type, restore, false);
+  }
 
   /** Screen (CSS px from the canvas' top-left) -> RAS mm, row-major 4x4, from three in-plane points. */
   function screenToRas(nv) {
@@ -243,6 +273,7 @@
     interaction.layout = scene ? scene.layout : "";
     interaction.shownAt = performance.now();
     for (const view of views) {
+      freeze(view);
       view.nv.onLocationChange = schedule;
       view.nv.onIntensityChange = schedule;
       view.nv.onZoom3DChange = schedule;
@@ -266,6 +297,10 @@
   }
 
   function stopInteractionLog() {
+    for (const [element, type, handler, capture] of interaction.listeners) {
+      element.removeEventListener(type, handler, capture);
+    }
+    interaction.listeners = [];
     if (interaction.timer) clearTimeout(interaction.timer);
     interaction.timer = null;
     interaction.active = false;

@@ -149,6 +149,18 @@ def _colour_count(page: Any, destination: str, rgb: tuple[int, int, int]) -> int
     return int(np.all(shot == np.array(rgb, dtype=np.uint8), axis=-1).sum())
 
 
+def _middle_drag(page: Any, destination: str) -> list[float]:
+    """Drag with the middle button (Niivue's pan) across a viewport; returns its pan2Dxyzmm after."""
+    box = page.locator(f"#view-{destination}").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down(button="middle")
+    page.mouse.move(x + 60, y + 40, steps=5)
+    page.mouse.up(button="middle")
+    page.wait_for_timeout(200)
+    return list(_nv(page, destination, "Array.from(nv.scene.pan2Dxyzmm)"))
+
+
 def _run_dir(out: Path) -> Path:
     return out / "reader01" / "display"
 
@@ -220,6 +232,10 @@ def test_display_attributes_buttons_pictures_and_interaction_log(
     yellow_mm = _nv(page, "Yellow", "Array.from(nv.frac2mm(nv.scene.crosshairPos)).slice(0, 3)")
     assert red_mm[0] == pytest.approx(yellow_mm[0], abs=0.5) and red_mm[1] == pytest.approx(yellow_mm[1], abs=0.5)
 
+    # Pan is free here (no interaction log): a middle-button drag moves the view.
+    pan = _nv(page, "Red", "Array.from(nv.scene.pan2Dxyzmm)")
+    assert _middle_drag(page, "Red") != pan
+
     # The reader changes the window; it is sent with the submission and restored on the revisit.
     page.evaluate(
         "(() => { const nv = window.sessionkit.state.views[0].nv; nv.volumes[0].cal_min = 0;"
@@ -267,6 +283,9 @@ def test_display_attributes_buttons_pictures_and_interaction_log(
     page.mouse.wheel(0, 120)
     page.wait_for_timeout(400)
     slice_k = _nv(page, "Red", "nv.frac2vox(nv.scene.crosshairPos)[2]")
+    # D8: zoom and pan are frozen on an interaction-log page.
+    frozen = _nv(page, "Red", "Array.from(nv.scene.pan2Dxyzmm)")
+    assert _middle_drag(page, "Red") == frozen
     page.click("#previous-button")
     page.wait_for_selector("#saved[data-state='saved']", timeout=TIMEOUT_MS)
     _wait_page(page, 2)
