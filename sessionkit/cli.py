@@ -64,6 +64,8 @@ def inspect_command(image: str, as_json: bool, image_type: str | None, reference
     grid.add_row("value_range", str(info["value_range"]))
     if info["frames"] != 1:
         grid.add_row("frames", str(info["frames"]))
+    if info.get("rgb"):
+        grid.add_row("rgb", "colour picture: R, G, B channels (uint8)")
     if info["references"]:
         grid.add_row("references", "\n".join(f"{k}: {v}" for k, v in info["references"].items()))
     console.print(grid)

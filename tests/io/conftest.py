@@ -153,33 +153,68 @@ def phantom_files(tmp_path_factory: pytest.TempPathFactory) -> PhantomFiles:
     return PhantomFiles(volumes=volumes, labels=label_files, segmentation=seg_path)
 
 
-def write_phantom_dicom_series(folder: Path, volume: np.ndarray, series_number: int = 1, description: str = "") -> Path:
-    """The oblique phantom grid as a CT series, one file per slice, written with pydicom (test-only
-    writer, clarifications C12); files named in reverse slice order so reading must sort."""
+def dicom_slice(
+    sop_class: str,
+    series: str,
+    frame: str,
+    directions: tuple[np.ndarray, np.ndarray],
+    position: np.ndarray,
+    pixel_spacing: tuple[float, float],
+    stored: np.ndarray,
+    **attributes: Any,
+) -> Any:
+    """One single-frame int16 image as a pydicom data set (test-only writer, clarifications C12).
+
+    ``directions``: LPS unit vectors along a row and along a column (ImageOrientationPatient);
+    ``stored``: (rows, columns) stored values; ``attributes``: further DICOM keywords and values.
+    """
     from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = sop_class, generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, meta.MediaStorageSOPInstanceUID
+    ds.SeriesInstanceUID, ds.FrameOfReferenceUID, ds.StudyInstanceUID = series, frame, "1.2.3"
+    ds.PatientName, ds.PatientID, ds.StudyDate, ds.StudyTime = "Phantom^Io", "io-phantom", "20260101", "120000"
+    ds.PatientBirthDate = ds.PatientSex = ds.AccessionNumber = ds.ReferringPhysicianName = ds.StudyID = ""
+    ds.ImageOrientationPatient = [*directions[0], *directions[1]]
+    ds.ImagePositionPatient = list(position)
+    ds.PixelSpacing = list(pixel_spacing)
+    ds.Rows, ds.Columns = stored.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+    ds.PixelData = stored.astype(np.int16).tobytes()
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    return ds
+
+
+def write_phantom_dicom_series(folder: Path, volume: np.ndarray, series_number: int = 1, description: str = "") -> Path:
+    """The oblique phantom grid as a CT series (stored = value + 1000, intercept -1000), one file
+    per slice; files named in reverse slice order so reading must sort."""
+    from pydicom.uid import CTImageStorage, generate_uid
 
     folder.mkdir(parents=True, exist_ok=True)
     series, frame = generate_uid(), generate_uid()
     for k in range(SHAPE[0]):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)
-        ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, meta.MediaStorageSOPInstanceUID, "CT"
-        ds.SeriesInstanceUID, ds.FrameOfReferenceUID, ds.StudyInstanceUID = series, frame, "1.2.3"
-        ds.SeriesNumber, ds.SeriesDescription, ds.InstanceNumber = series_number, description, k + 1
-        ds.PatientName, ds.PatientID, ds.StudyDate, ds.StudyTime = "Phantom^Io", "io-phantom", "20260101", "120000"
-        ds.PatientBirthDate = ds.PatientSex = ds.AccessionNumber = ds.ReferringPhysicianName = ds.StudyID = ""
-        ds.ImageOrientationPatient = [*DIRECTION[:, 2], *DIRECTION[:, 1]]
-        ds.ImagePositionPatient = list(ORIGIN + DIRECTION[:, 0] * SPACING[0] * k)
-        ds.PixelSpacing = [SPACING[1], SPACING[2]]
-        ds.SliceThickness = SPACING[0]
-        ds.Rows, ds.Columns = SHAPE[1], SHAPE[2]
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-        ds.RescaleSlope, ds.RescaleIntercept = 1, -1000
-        ds.PixelData = (volume[k].astype(np.int32) + 1000).astype(np.int16).tobytes()
+        ds = dicom_slice(
+            CTImageStorage,
+            series,
+            frame,
+            (DIRECTION[:, 2], DIRECTION[:, 1]),
+            ORIGIN + DIRECTION[:, 0] * SPACING[0] * k,
+            (SPACING[1], SPACING[2]),
+            volume[k].astype(np.int32) + 1000,
+            Modality="CT",
+            SeriesNumber=series_number,
+            SeriesDescription=description,
+            InstanceNumber=k + 1,
+            SliceThickness=SPACING[0],
+            RescaleSlope=1,
+            RescaleIntercept=-1000,
+        )
         ds.save_as(folder / f"{SHAPE[0] - 1 - k}.dcm", enforce_file_format=True)
     return folder
 
@@ -194,3 +229,9 @@ def phantom_dicom(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def dicom_series_writer() -> Any:
     """:func:`write_phantom_dicom_series` (conftest modules are not importable under importlib mode)."""
     return write_phantom_dicom_series
+
+
+@pytest.fixture(scope="session")
+def dicom_slice_writer() -> Any:
+    """:func:`dicom_slice`."""
+    return dicom_slice

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import shutil
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -39,41 +40,35 @@ def expected_frames() -> np.ndarray:
     return (1000 * t + 100 * s + 10 * r + c).astype(np.int16)
 
 
-def _slice(series: str, frame_uid: str, t: int, k: int, values: np.ndarray) -> FileDataset:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = MRImageStorage, generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = MRImageStorage, meta.MediaStorageSOPInstanceUID, "MR"
-    ds.SeriesInstanceUID, ds.FrameOfReferenceUID, ds.StudyInstanceUID = series, frame_uid, "1.2.3"
-    ds.ImageOrientationPatient = [*ROW_DIR, *COL_DIR]
-    ds.ImagePositionPatient = list(ORIGIN + NORMAL * SPACING[0] * k)
-    ds.PixelSpacing = [SPACING[1], SPACING[2]]
-    ds.Rows, ds.Columns = ROWS, COLUMNS
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-    ds.InstanceNumber = 1 + t * SLICES + k
-    ds.PixelData = values.astype(np.int16).tobytes()
-    return ds
+def write_time_series(
+    folder: Path, make_slice: Any, tag: str | None = "TemporalPositionIdentifier", skip: int | None = None
+) -> Path:
+    """3 frames x 4 slices, one file each, told apart by ``tag`` (None: no time attribute).
 
-
-def write_time_series(folder: Path, tag: str | None = "TemporalPositionIdentifier", skip: int | None = None) -> Path:
-    """3 frames x 4 slices, one file each, told apart by ``tag`` (None: no time attribute)."""
+    ``make_slice`` is the ``dicom_slice_writer`` fixture; ``skip`` leaves out file ``frame * 4 + slice``.
+    """
     folder.mkdir()
     series, frame_uid = generate_uid(), generate_uid()
     values = expected_frames()
+    time_values = {"TemporalPositionIdentifier": (1, 2, 3), "AcquisitionNumber": (7, 8, 9), "TriggerTime": (0, 40, 80)}
     order = np.random.default_rng(5).permutation(FRAMES * SLICES)
     for n, index in enumerate(order):
         t, k = divmod(int(index), SLICES)
         if skip == index:
             continue
-        ds = _slice(series, frame_uid, t, k, values[t, k])
-        if tag == "TemporalPositionIdentifier":
-            ds.TemporalPositionIdentifier = t + 1
-        elif tag == "AcquisitionNumber":
-            ds.AcquisitionNumber = 7 + t
-        elif tag == "TriggerTime":
-            ds.TriggerTime = 40.0 * t
+        extra = {} if tag is None else {tag: time_values[tag][t]}
+        ds = make_slice(
+            MRImageStorage,
+            series,
+            frame_uid,
+            (ROW_DIR, COL_DIR),
+            ORIGIN + NORMAL * SPACING[0] * k,
+            SPACING[1:],
+            values[t, k],
+            Modality="MR",
+            InstanceNumber=1 + t * SLICES + k,
+            **extra,
+        )
         ds.save_as(folder / f"{n:03d}.dcm", enforce_file_format=True)
     return folder
 
@@ -89,8 +84,8 @@ def _check_sequence(volume: Volume) -> None:
 
 
 @pytest.mark.parametrize("tag", ["TemporalPositionIdentifier", "AcquisitionNumber", "TriggerTime"])
-def test_time_series_is_read_as_frames(tmp_path: Path, tag: str) -> None:
-    folder = write_time_series(tmp_path / "cine", tag)
+def test_time_series_is_read_as_frames(tmp_path: Path, dicom_slice_writer: Any, tag: str) -> None:
+    folder = write_time_series(tmp_path / "cine", dicom_slice_writer, tag)
     volume = read_image(folder / "000.dcm", image_type="VolumeSequence")
     assert isinstance(volume, Volume)
     _check_sequence(volume)
@@ -102,8 +97,8 @@ def test_time_series_is_read_as_frames(tmp_path: Path, tag: str) -> None:
         read_image(folder, image_type="LabelMap")
 
 
-def test_time_series_to_nifti_and_nrrd(tmp_path: Path) -> None:
-    volume = read_dicom_series(write_time_series(tmp_path / "cine"))
+def test_time_series_to_nifti_and_nrrd(tmp_path: Path, dicom_slice_writer: Any) -> None:
+    volume = read_dicom_series(write_time_series(tmp_path / "cine", dicom_slice_writer))
     data = write_nifti(volume, tmp_path / "cine.nii.gz")
     image = nib.Nifti1Image.from_bytes(gzip.decompress(data))
     assert image.shape == (COLUMNS, ROWS, SLICES, FRAMES)  # (i, j, k, t)
@@ -114,14 +109,14 @@ def test_time_series_to_nifti_and_nrrd(tmp_path: Path) -> None:
     _check_sequence(back)
 
 
-def test_repeated_positions_without_a_time_attribute_are_refused(tmp_path: Path) -> None:
-    folder = write_time_series(tmp_path / "cine", tag=None)
+def test_repeated_positions_without_a_time_attribute_are_refused(tmp_path: Path, dicom_slice_writer: Any) -> None:
+    folder = write_time_series(tmp_path / "cine", dicom_slice_writer, tag=None)
     with pytest.raises(ImageReadError, match=r"12 slices at 4 positions: positions repeat 3 times.*absent"):
         read_dicom_series(folder)
 
 
-def test_a_missing_slice_in_one_frame_is_refused(tmp_path: Path) -> None:
-    folder = write_time_series(tmp_path / "cine", skip=1 * SLICES + 2)  # frame 1 lacks slice 2
+def test_a_missing_slice_in_one_frame_is_refused(tmp_path: Path, dicom_slice_writer: Any) -> None:
+    folder = write_time_series(tmp_path / "cine", dicom_slice_writer, skip=1 * SLICES + 2)  # frame 1 lacks slice 2
     with pytest.raises(
         ImageReadError,
         match=r"11 slices at 4 positions: positions repeat unevenly \(position 3 of 4 \(\S+ mm along the normal\) x2; "

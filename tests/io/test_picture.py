@@ -9,8 +9,10 @@ import nibabel as nib
 import nrrd
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from sessionkit.cli import main
 from sessionkit.errors import ImageReadError, SegmentationError
 from sessionkit.imaging import Volume
 from sessionkit.io import read_header, read_image, read_nifti, write_image, write_nifti
@@ -143,3 +145,10 @@ def test_rgb_volume_to_nrrd_rgb_color_axis(tmp_path: Path) -> None:
     assert isinstance(back, Volume) and back.is_rgb and back.grid.matches(volume.grid)
     np.testing.assert_array_equal(back.array, volume.array)
     assert read_header(tmp_path / "c.nrrd").frames == 1
+
+
+def test_inspect_shows_a_colour_picture(tmp_path: Path) -> None:
+    Image.fromarray(_colour_pixels()).save(tmp_path / "c.png")
+    result = CliRunner().invoke(main, ["inspect", str(tmp_path / "c.png")])
+    assert result.exit_code == 0, result.output
+    assert "colour picture" in result.output and "[1, 6, 9]" in result.output
