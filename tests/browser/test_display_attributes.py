@@ -289,6 +289,9 @@ def test_display_attributes_buttons_pictures_and_interaction_log(
     page.click("#previous-button")
     page.wait_for_selector("#saved[data-state='saved']", timeout=TIMEOUT_MS)
     _wait_page(page, 2)
+    # The sequence comes back on the frame the reader left it on (restore_views "frame").
+    assert _nv(page, "Red", "nv.volumes[0].frame4D") == 2
+    assert page.input_value("#frame-Red") == "2"
 
     with (_run_dir(out) / ".sessionkit" / "responses.csv").open(newline="", encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r["page_id"] == "Widgets"]
