@@ -373,3 +373,66 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     assert not page.evaluate("window.sessionkit.state.views[0].nv.opts.drawingEnabled")
     assert _drawn_count(page, 3) == int((read_nrrd(review).array == 3).sum())
     print("timings (s):", {k: round(v, 2) for k, v in timings.items()})
+
+
+LOOP_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<Session ROIColorFile="labels">
+  <Page ID="Lesion" Descriptor="Each lesion" EnableSegmentEditor="Y" Loop="Y" Layout="OneUpRedSlice"
+        ContourToolRadius="0.4">
+    <Image ID="CT" Type="Volume">
+      <Path>phantom.nrrd</Path>
+      <DefaultDestination>Red</DefaultDestination>
+      <DefaultOrientation>Axial</DefaultOrientation>
+      <Layer>Background</Layer>
+    </Image>
+    <QuestionSet ID="qs1" Descriptor="Lesion">
+      <Question Type="Radio" Descriptor="Solid?">
+        <Option>Yes</Option>
+        <Option>No</Option>
+      </Question>
+    </QuestionSet>
+  </Page>
+  <Page ID="End" Descriptor="End">
+    <QuestionSet ID="qs2" Descriptor="End">
+      <Question Type="Radio" Descriptor="Done?">
+        <Option>Yes</Option>
+        <Option>No</Option>
+      </Question>
+    </QuestionSet>
+  </Page>
+</Session>
+"""
+
+
+def test_each_repetition_has_its_own_drawing(browser: Any, start_server: Any, tmp_path: Path) -> None:
+    """Repeat keeps the viewports but starts an empty drawing for the new instance; each instance's
+    file holds its own strokes only, and going back shows the right one."""
+    session = _write_session(tmp_path)
+    session.write_text(LOOP_XML)
+    out = tmp_path / "results"
+    server = start_server(out, session=session, images_root=tmp_path)
+    page = _sign_in(browser, server.url)
+    _wait_drawing(page, "Lesion")
+    first = ((4, 6, 5), (4, 6, 25))
+    _stroke(page, "Red", *first)
+    page.check("#q1-o1")
+    page.click("#repeat-button")
+    page.wait_for_selector("#confirm-dialog[open]")
+    page.click("#confirm-ok")
+    _wait_drawing(page, "Lesion-Rep1")
+    assert _drawn_count(page, 3) == 0
+    second = ((6, 30, 10), (6, 30, 40))
+    _stroke(page, "Red", *second)
+    page.check("#q1-o1")
+    page.click("#next-button")
+    page.wait_for_function("window.sessionkit.state.current.page_id === 'End' && !window.sessionkit.state.busy")
+    page.wait_for_selector("#drawing-tools", state="hidden")  # no segment editor on this page
+
+    files = {path.name: read_nrrd(path).array for path in out.rglob("*-quizlabel.nrrd")}
+    assert sorted(files) == ["Lesion-Rep1_CT-quizlabel.nrrd", "Lesion_CT-quizlabel.nrrd"]
+    _assert_stroke(files["Lesion_CT-quizlabel.nrrd"], 3, _line(*first))
+    _assert_stroke(files["Lesion-Rep1_CT-quizlabel.nrrd"], 3, _line(*second))
+
+    page.click("#previous-button")
+    _wait_drawing(page, "Lesion-Rep1")
+    assert _drawn_count(page, 3) == int((files["Lesion-Rep1_CT-quizlabel.nrrd"] == 3).sum())
