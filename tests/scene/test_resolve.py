@@ -107,3 +107,22 @@ def test_label_type_on_a_volume_file_is_a_clear_error() -> None:
     session, page = _session(_image(1, "Seg", "Segmentation", "ct.nrrd"))
     with pytest.raises(SegmentationError, match="needs a label image"):
         resolve_page(session, page, lambda source: Volume(np.zeros(GRID.spatial_shape), GRID))
+
+
+def test_zoom_pan_and_slice_offset_come_from_each_viewports_background_only() -> None:
+    """D7: one ZoomFactor/PanOrigin/InitialSliceOffset per viewport, from its Background (IQ compounds zoom)."""
+    session, page = _session(
+        _image(1, "CT", "Volume", "ct.nrrd", destination="Red", zoom_factor=2.0, pan_origin=(1.0, 2.0, 3.0),
+               initial_slice_offset=-4.5),  # fmt: skip
+        _image(2, "MR", "Volume", "mr.nrrd", destination="Red", layer="Foreground", zoom_factor=3.0,
+               pan_origin=(9.0, 9.0, 9.0), initial_slice_offset=7.0, opacity=0.25),  # fmt: skip
+        _image(3, "Seq", "VolumeSequence", "seq.nrrd", destination="Yellow"),
+        layout="SideBySideRedYellow",
+    )
+    red, yellow = resolve_page(session, page, _loader).views
+    assert (red.zoom_factor, red.pan_origin, red.initial_slice_offset) == (2.0, (1.0, 2.0, 3.0), -4.5)
+    assert red.layers[1].role == "Foreground" and red.layers[1].opacity == 0.25 and not red.layers[0].sequence
+    assert (yellow.zoom_factor, yellow.pan_origin, yellow.initial_slice_offset) == (1.0, None, None)
+    assert yellow.layers[0].sequence
+    data = resolve_page(session, page, _loader).to_json()
+    assert data["views"][0]["pan_origin"] == (1.0, 2.0, 3.0) and data["views"][1]["layers"][0]["sequence"] is True
