@@ -112,10 +112,28 @@ def test_label_type_on_a_volume_file_is_a_clear_error() -> None:
 def test_zoom_pan_and_slice_offset_come_from_each_viewports_background_only() -> None:
     """D7: one ZoomFactor/PanOrigin/InitialSliceOffset per viewport, from its Background (IQ compounds zoom)."""
     session, page = _session(
-        _image(1, "CT", "Volume", "ct.nrrd", destination="Red", zoom_factor=2.0, pan_origin=(1.0, 2.0, 3.0),
-               initial_slice_offset=-4.5),  # fmt: skip
-        _image(2, "MR", "Volume", "mr.nrrd", destination="Red", layer="Foreground", zoom_factor=3.0,
-               pan_origin=(9.0, 9.0, 9.0), initial_slice_offset=7.0, opacity=0.25),  # fmt: skip
+        _image(
+            1,
+            "CT",
+            "Volume",
+            "ct.nrrd",
+            destination="Red",
+            zoom_factor=2.0,
+            pan_origin=(1.0, 2.0, 3.0),
+            initial_slice_offset=-4.5,
+        ),
+        _image(
+            2,
+            "MR",
+            "Volume",
+            "mr.nrrd",
+            destination="Red",
+            layer="Foreground",
+            zoom_factor=3.0,
+            pan_origin=(9.0, 9.0, 9.0),
+            initial_slice_offset=7.0,
+            opacity=0.25,
+        ),
         _image(3, "Seq", "VolumeSequence", "seq.nrrd", destination="Yellow"),
         layout="SideBySideRedYellow",
     )
