@@ -79,6 +79,13 @@
     ctx.radiusMm = drawing.radius_mm || 15 * 0.5 * ctx.spacing; // session-format §5 default
     await Promise.all([...ctx.images.values()].map((record) => loadRecord(record, generation)));
     if (generation !== ctx.generation) return;
+    // A saved contour that could not be shown must not be overwritten by a new, partial one.
+    const failed = [...ctx.images.values()].filter((record) => record.loadError);
+    if (failed.length) {
+      ctx.editable = false;
+      setStatus("failed", "Saved contour not loaded (" + failed.map((r) => r.imageId + ": " + r.loadError).join("; ") +
+        "); drawing is off on this page. Reload the page to try again.");
+    }
     renderPanel();
     applySettings();
     if (ctx.editable) ctx.timer = setInterval(autosave, AUTOSAVE_MS);
@@ -115,6 +122,7 @@
       version: 0, // incremented on every change
       savedVersion: 0,
       chain: Promise.resolve(), // saves of this image, one at a time
+      loadError: null, // why the saved drawing could not be loaded (drawing then stays off)
     };
   }
 
@@ -126,17 +134,23 @@
   /** GETs the saved drawing (204: none) and installs it, shared, in every viewport of the image. */
   async function loadRecord(record, generation) {
     const url = "/api/runs/" + encodeURIComponent(app().runId) + "/drawings/" + encodeURIComponent(record.imageId) + ".nii.gz";
-    const response = await fetch(url, { headers: authHeaders(), cache: "no-store" });
-    if (generation !== ctx.generation) return;
     const first = record.nvs[0];
     let loaded = false;
-    if (response.status === 200) {
-      const image = await window.niivue.NVImage.new(await response.arrayBuffer(), "drawing.nii.gz");
+    try {
+      const response = await fetch(url, { headers: authHeaders(), cache: "no-store" });
       if (generation !== ctx.generation) return;
-      loaded = first.loadDrawing(image);
-    } else if (!response.ok) {
-      setStatus("failed", "Saved contour not loaded: " + (await errorText(response)));
+      if (response.status === 200) {
+        const image = await window.niivue.NVImage.new(await response.arrayBuffer(), "drawing.nii.gz");
+        if (generation !== ctx.generation) return;
+        loaded = first.loadDrawing(image);
+        if (!loaded) record.loadError = "it does not match the image's grid";
+      } else if (response.status !== 204) {
+        record.loadError = await errorText(response);
+      }
+    } catch (err) {
+      record.loadError = err.message;
     }
+    if (generation !== ctx.generation) return;
     if (!loaded) {
       if (first.drawBitmap) first.closeDrawing();
       first.createEmptyDrawing();
@@ -374,6 +388,7 @@
   }
 
   function setEditable(editable) {
+    if ([...ctx.images.values()].some((record) => record.loadError)) editable = false;
     if (editable === ctx.editable) return;
     ctx.editable = editable;
     if (!editable && ctx.timer) {

@@ -436,3 +436,15 @@ def test_each_repetition_has_its_own_drawing(browser: Any, start_server: Any, tm
     page.click("#previous-button")
     _wait_drawing(page, "Lesion-Rep1")
     assert _drawn_count(page, 3) == int((files["Lesion-Rep1_CT-quizlabel.nrrd"] == 3).sum())
+
+    # A saved contour the server cannot read is not replaced by a new one: drawing stays off.
+    page.check("#q1-o1")
+    page.click("#next-button")
+    page.wait_for_selector("#drawing-tools", state="hidden")
+    damaged = next(out.rglob("Lesion-Rep1_CT-quizlabel.nrrd"))
+    damaged.write_bytes(b"NRRD0004\nnot a label map\n")
+    page.click("#previous-button")
+    _wait_drawing(page, "Lesion-Rep1")
+    assert "Saved contour not loaded" in page.text_content("#contour-saved")
+    assert page.text_content("#drawing-tools h3") == "Contour (read-only)"
+    assert not page.evaluate("window.sessionkit.state.views[0].nv.opts.drawingEnabled")
