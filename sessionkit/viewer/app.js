@@ -60,6 +60,7 @@
     WarmTint3: "warm", CoolShade1: "cool", CoolShade2: "cool", CoolShade3: "cool", CoolTint1: "cool",
     CoolTint2: "cool", CoolTint3: "cool", Yellow: "gold", Magenta: "violet", fMRI: "redyell",
     fMRIPA: "redyell", "PET-Rainbow": "nih", ColdToHotRainbow: "jet", DivergingBlueRed: "blue2red",
+    InvertedGrey: "sk_inverted_grey", // registered by display.js
   };
 
   /** sessionStorage key of the signed-in reader id (per tab; cleared when the tab closes). */

@@ -34,7 +34,11 @@
     return Boolean(page && page.scene && page.scene.contour_visibility === "Outline");
   }
 
+  /** Slicer's InvertedGrey (white to black), registered in Niivue's global colormap table. */
+  const INVERTED_GREY = { R: [255, 0], G: [255, 0], B: [255, 0], A: [0, 128], I: [0, 255] };
+
   function configure(nv, view, page) {
+    nv.addColormap("sk_inverted_grey", INVERTED_GREY);
     // Border voxels of label volumes (NIfTI intent 1002) get alpha 1; the interior keeps the layer opacity.
     nv.opts.atlasOutline = outlineMode(page) ? 1 : 0;
   }

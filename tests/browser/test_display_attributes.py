@@ -69,7 +69,7 @@ SESSION_XML = """<?xml version="1.0" encoding="UTF-8"?>
     </QuestionSet>
   </Page>
   <Page ID="Sequence" Descriptor="frames" Layout="OneUpRedSlice">
-    <Image ID="Seq" Type="VolumeSequence">
+    <Image ID="Seq" Type="VolumeSequence" ColorTable="InvertedGrey" WindowLevel="200 200">
       <Path>seq.nii.gz</Path>
       <DefaultDestination>Red</DefaultDestination>
       <DefaultOrientation>Axial</DefaultOrientation>
@@ -250,11 +250,19 @@ def test_display_attributes_buttons_pictures_and_interaction_log(
 
     # -- page 2: VolumeSequence frame slider ------------------------------------------------------------
     assert _nv(page, "Red", "nv.volumes[0].nFrame4D") == 3
+    # InvertedGrey: frame 0 (value 100, window 100..300) is drawn near white, frame 2 (300) black.
+    assert _nv(page, "Red", "nv.volumes[0].colormap") == "sk_inverted_grey"
+    png = page.locator("#view-Red").screenshot()
+    centre = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))[100:-100, 100:-100]
+    assert centre.mean() > 200, centre.mean()
     page.evaluate(
         "(() => { const s = document.getElementById('frame-Red'); s.value = '2';"
         " s.dispatchEvent(new Event('input')); })()"
     )
     page.wait_for_function("window.sessionkit.state.views[0].nv.volumes[0].frame4D === 2", timeout=TIMEOUT_MS)
+    page.wait_for_timeout(200)
+    png = page.locator("#view-Red").screenshot()
+    assert np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))[100:-100, 100:-100].mean() < 30
     _click_and_wait(page, "#next-button", 3)
     assert _viewer_states(out)[-1]["viewer_state"]["views"][0]["frame"] == 2
 
