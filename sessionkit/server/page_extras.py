@@ -3,7 +3,8 @@
 =================================================  ==================================================
 ``GET  /api/runs/{run_id}/pictures/{index}/{opt}``  the image file a Picture option of the current
                                                     question set names (question and option index),
-                                                    read from the session folder; browser formats only
+                                                    read from the session folder; browser formats
+                                                    as they are, other Qt rasters as PNG (D17)
 ``POST /api/runs/{run_id}/button``                  ``{question, option}``: a Button click on the
                                                     current question set. Registered actions (D9,
                                                     ``BUTTON_ACTIONS``) answer ``{registered: true,
@@ -33,25 +34,19 @@ from typing import Any
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sessionkit.errors import RequestError
+from sessionkit.errors import ImageReadError, RequestError
 from sessionkit.geometry import ImageGrid
+from sessionkit.io.web_picture import BROWSER_PICTURES, CONVERTED_PICTURES, read_web_picture
 from sessionkit.responses.interaction_log import ViewSample, append_interaction_rows, transition_row, view_rows
 from sessionkit.runner.answers import button_stem
 from sessionkit.scene import Scene
 from sessionkit.session.model import BUTTON_ACTIONS, Question
 
-#: Picture formats a browser shows (D17), with their media types.
-PICTURE_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".bmp": "image/bmp",
-    ".webp": "image/webp",
-}
+#: Picture suffixes served (D17): browser formats as they are, other Qt rasters converted to PNG.
+PICTURE_SUFFIXES = frozenset(BROWSER_PICTURES) | CONVERTED_PICTURES
 #: Rows one interaction request may carry (a view change of four viewports is one sample each).
 _MAX_VIEWS = 4
 
@@ -81,18 +76,18 @@ def _question(api: Any, run_id: str, index: object, types: tuple[str, ...]) -> t
 
 
 def picture_path(images_folder: Path, label: str) -> Path:
-    """The file a Picture option names, inside ``images_folder`` (the session folder), browser formats only.
+    """The file a Picture option names, inside ``images_folder`` (the session folder), picture suffixes only.
 
     Raises
     ------
     RequestError
-        404 when the name leaves the folder, is not a browser image format, or the file is missing.
+        404 when the name leaves the folder, is not a picture format, or the file is missing.
     """
     relative = label.strip().replace("\\", "/")
     folder = images_folder.resolve()
     target = (folder / relative).resolve()
-    if relative.startswith("/") or not target.is_relative_to(folder) or target.suffix.lower() not in PICTURE_TYPES:
-        raise RequestError(f"picture {label!r} is not a browser image in the session folder", 404, "check the session")
+    if relative.startswith("/") or not target.is_relative_to(folder) or target.suffix.lower() not in PICTURE_SUFFIXES:
+        raise RequestError(f"picture {label!r} is not a picture in the session folder", 404, "check the session")
     if not target.is_file():
         raise RequestError(f"picture {label!r} not found", 404, "check the session folder")
     return target
@@ -108,7 +103,11 @@ async def picture(request: Request) -> Response:
     if option is None:
         raise RequestError(f"question {question_index} has no option {option_index}", 404, "reload")
     path = picture_path(api.service.session_path.parent, option.label)
-    return FileResponse(path, media_type=PICTURE_TYPES[path.suffix.lower()], headers={"Cache-Control": "private"})
+    try:
+        data, media_type = await run_in_threadpool(read_web_picture, path)
+    except ImageReadError as exc:
+        raise RequestError(str(exc), 404, "check the picture file in the session folder") from exc
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private"})
 
 
 async def button(request: Request) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from sessionkit.errors import RequestError
 from sessionkit.responses.interaction_log import INTERACTION_COLUMNS
 from sessionkit.server.app import create_app
 from sessionkit.server.page_extras import picture_path
@@ -30,6 +32,7 @@ SESSION = """<?xml version="1.0" encoding="UTF-8"?>
       <Question Type="Picture" Descriptor="Reference">
         <Option>pics/ref.png</Option>
         <Option>notes.txt</Option>
+        <Option>scan.tif</Option>
       </Question>
       <Question Type="Button" Descriptor="Run">
         <Option>record_click.py</Option>
@@ -54,6 +57,7 @@ def client(tmp_path: Path) -> TestClient:
     (tmp_path / "pics").mkdir()
     Image.new("RGB", (5, 3), (0, 255, 0)).save(tmp_path / "pics" / "ref.png")
     (tmp_path / "notes.txt").write_text("not a picture", encoding="utf-8")
+    Image.new("L", (4, 2), 77).save(tmp_path / "scan.tif")
     (tmp_path / "session.xml").write_text(SESSION, encoding="utf-8")
     return TestClient(create_app(tmp_path / "session.xml", results_root=tmp_path / "runs"))
 
@@ -67,10 +71,14 @@ def test_picture_served_from_the_session_folder_only(client: TestClient, tmp_pat
     response = client.get(f"/api/runs/{run_id}/pictures/1/1")
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
     assert response.content == (tmp_path / "pics" / "ref.png").read_bytes()
-    assert client.get(f"/api/runs/{run_id}/pictures/1/2").status_code == 404  # not a browser image format
+    assert client.get(f"/api/runs/{run_id}/pictures/1/2").status_code == 404  # not a picture format
+    tiff = client.get(f"/api/runs/{run_id}/pictures/1/3")  # a Qt-only raster: converted to PNG (D17)
+    assert tiff.status_code == 200 and tiff.headers["content-type"] == "image/png"
+    converted = Image.open(io.BytesIO(tiff.content))
+    assert converted.format == "PNG" and converted.size == (4, 2) and converted.getpixel((0, 0)) == (77, 77, 77)
     assert client.get(f"/api/runs/{run_id}/pictures/2/1").status_code == 404  # question 2 is a Button
     for escape in ("../ct.png", "/etc/passwd.png", "pics/../../x.png"):
-        with pytest.raises(Exception, match="not a browser image in the session folder"):
+        with pytest.raises(RequestError, match="not a picture in the session folder"):
             picture_path(tmp_path / "pics", escape)
 
 
