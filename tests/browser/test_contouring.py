@@ -1,14 +1,15 @@
 """Contouring in real Chromium (issue #7): mouse strokes saved exactly on the background grid.
 
 A small asymmetric volume (48 columns x 40 rows x 12 slices, spacing 0.8 x 0.9 x 2.5 mm, LPS, off-centre
-origin) is written with the package's NRRD writer; the session shows it axial (Red) and coronal
-(Yellow) with ``EnableSegmentEditor="Y"``, ``SegmentRequired="Y"`` and a three-label colour file whose
-values (3, 7, 12) are not Niivue's defaults. The test
+origin) is written with the package's NRRD writer; the session shows it axial (Red), coronal
+(Yellow) and sagittal (Green) with ``EnableSegmentEditor="Y"``, ``SegmentRequired="Y"`` and a
+three-label colour file whose values (3, 7, 12) are not Niivue's defaults. The test
 
 * asks for "no contours drawn" (SK915) and honours Cancel, then shows the server's SK912 refusal;
-* paints one stroke in the axial view with label 3 and one in the coronal view with label 7 (mouse
+* paints one stroke in the axial view with label 3 and one each in the coronal and sagittal views
+  with label 7 (mouse
   down / move with steps / up), with the target voxels mapped to canvas pixels by Niivue itself;
-* checks both viewports share one drawing, undo and redo, a filled outline (label 12), an erase
+* checks the three viewports share one drawing, undo and redo, a filled outline (label 12), an erase
   stroke, hide/show;
 * saves, then reads the ``-quizlabel.nrrd``: same grid as the background, labels from the colour file,
   painted voxels where the strokes went (Niivue's pen leaves the end voxel of an open stroke unset);
@@ -47,7 +48,7 @@ ORIGIN = (-20.5, 13.25, 40.0)  # LPS mm of voxel (0, 0, 0)
 
 SESSION_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <Session ROIColorFile="labels">
-  <Page ID="Draw" Descriptor="Outline" EnableSegmentEditor="Y" Layout="SideBySideRedYellow"
+  <Page ID="Draw" Descriptor="Outline" EnableSegmentEditor="Y" Layout="TwoOverTwo"
         ContourToolRadius="0.4">
     <Image ID="CT" Type="Volume" SegmentRequired="Y" LabelMapID="organs">
       <Path>phantom.nrrd</Path>
@@ -59,6 +60,12 @@ SESSION_XML = """<?xml version="1.0" encoding="UTF-8"?>
       <Path>phantom.nrrd</Path>
       <DefaultDestination>Yellow</DefaultDestination>
       <DefaultOrientation>Coronal</DefaultOrientation>
+      <Layer>Background</Layer>
+    </Image>
+    <Image ID="CT" Type="Volume" SegmentRequired="Y" LabelMapID="organs">
+      <Path>phantom.nrrd</Path>
+      <DefaultDestination>Green</DefaultDestination>
+      <DefaultOrientation>Sagittal</DefaultOrientation>
       <Layer>Background</Layer>
     </Image>
     <QuestionSet ID="qs1" Descriptor="Outline">
@@ -180,11 +187,13 @@ def _line(start: tuple[int, int, int], end: tuple[int, int, int]) -> list[tuple[
     return voxels
 
 
-def _assert_stroke(labels: npt.NDArray[Any], value: int, line: list[tuple[int, int, int]]) -> None:
-    """Every voxel of ``line`` but possibly its end has ``value``, and nothing else has it."""
+def _assert_stroke(labels: npt.NDArray[Any], value: int, *lines: list[tuple[int, int, int]]) -> None:
+    """Every voxel of each line but possibly its end has ``value``, and nothing else has it."""
     painted = {(int(s), int(r), int(c)) for s, r, c in zip(*np.nonzero(labels == value), strict=True)}
-    assert set(line[:-1]) <= painted, sorted(set(line[:-1]) - painted)
-    assert painted <= set(line), sorted(painted - set(line))
+    expected = {voxel for line in lines for voxel in line}
+    required = {voxel for line in lines for voxel in line[:-1]}
+    assert required <= painted, sorted(required - painted)
+    assert painted <= expected, sorted(painted - expected)
 
 
 def _drawn_count(page: Any, value: int) -> int:
@@ -245,13 +254,17 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     page.keyboard.press("2")
     coronal = ((2, 20, 15), (9, 20, 15))
     _stroke(page, "Yellow", *coronal)
-    assert page.evaluate(
-        "(() => { const v = window.sessionkit.state.views; return v[0].nv.drawBitmap === v[1].nv.drawBitmap; })()"
-    ), "both viewports show one drawing"
+    # Stroke 3: sagittal (Green), label 7, along the rows of slice 1 at column 40.
+    sagittal = ((1, 5, 40), (1, 35, 40))
+    _stroke(page, "Green", *sagittal)
+    shared = "window.sessionkit.state.views.every((w, _, v) => w.nv.drawBitmap === v[0].nv.drawBitmap)"
+    assert page.evaluate(shared), "all viewports show one drawing"
     painted7 = _drawn_count(page, 7)
-    assert painted7 >= len(_line(*coronal)) - 1
+    assert painted7 >= len(_line(*coronal)) + len(_line(*sagittal)) - 2
+    page.keyboard.press("Control+z")
     page.keyboard.press("Control+z")
     assert _drawn_count(page, 7) == 0
+    page.keyboard.press("Control+y")
     page.keyboard.press("Control+y")
     assert _drawn_count(page, 7) == painted7
     assert page.text_content("#contour-saved") == "Contour not saved yet"
@@ -293,7 +306,7 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     labels_3 = labels.array.copy()
     labels_3[5, 10, 12] = 3
     _assert_stroke(labels_3, 3, axial_voxels)
-    _assert_stroke(labels.array, 7, _line(*coronal))
+    _assert_stroke(labels.array, 7, _line(*coronal), _line(*sagittal))
     filled = {(int(s), int(r), int(c)) for s, r, c in zip(*np.nonzero(labels.array == 12), strict=True)}
     assert filled == {(8, r, c) for r in range(5, 16) for c in range(5, 21)}
     log = saved.parent.parent / ".sessionkit" / "annotations.csv"
