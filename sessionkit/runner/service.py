@@ -31,6 +31,7 @@ from sessionkit.runner.history import (
     redisplay_source,
     restore_views,
 )
+from sessionkit.runner.log_restore import parse_answers, restored_answers, restored_views, view_event_ok
 from sessionkit.runner.machine import (
     CSV_EVENT,
     AnswerKey,
@@ -175,27 +176,10 @@ class ReadingService:
         except (KeyError, TypeError, ValueError) as exc:
             raise ResponseLogError(f"{folder.paths.state} is malformed: {exc}") from exc
         folder.recover(last_seq)
-        answers: dict[AnswerKey, list[str]] = {}
-        times: dict[AnswerKey, list[str]] = {}
-        latest = latest_responses(folder.read_responses())
-        for (page_index, rep, question_id, option_index), row in sorted(latest.items()):
-            parts = question_id.split(".")
-            if len(parts) != 3 or not all(p.isdigit() for p in parts):
-                raise ResponseLogError(f"responses.csv: unreadable question_id {question_id!r}")
-            key = (page_index, rep, int(parts[1]), int(parts[2]))
-            values, stamps = answers.setdefault(key, []), times.setdefault(key, [])
-            while len(values) < option_index:
-                values.append("")
-                stamps.append("")
-            values[option_index - 1], stamps[option_index - 1] = row["value"], row["answered_at"]
+        answers, answered_at = restored_answers(latest_responses(folder.read_responses()))
         session = self._run_session(folder, stored_sha)
-        state = from_json(session, machine, {k: tuple(v) for k, v in answers.items()})
-        answered_at = {k: tuple(v) for k, v in times.items()}
-        views = [
-            ViewRecord(Instance(int(e["page_index"]), int(e["rep"])), int(e["seq"]), tuple(e["viewer_state"]["views"]))
-            for e in folder.read_events()
-            if e.get("kind") == "viewer_state" and _view_event_ok(e) and int(e["seq"]) <= last_seq
-        ]
+        state = from_json(session, machine, answers)
+        views = restored_views(folder.read_events(), last_seq)
         return _Run(
             run_id,
             reader_id,
@@ -216,6 +200,19 @@ class ReadingService:
         if run is None:
             raise RunnerStateError(f"Unknown run {run_id!r}", code="HTTP404", hint="sign in again")
         return run
+
+    def session_of(self, run_id: str) -> Session:
+        """The session ``run_id`` reads: the served one, or the run's own snapshot after SK908.
+
+        Pages, images and colour tables of a run must be resolved from this session, never from
+        :attr:`session` (a run whose session file changed after it started keeps its snapshot).
+
+        Raises
+        ------
+        RunnerStateError
+            ``HTTP404`` unknown run.
+        """
+        return self._run(run_id).state.session
 
     def run_dir(self, run_id: str) -> Path:
         """The run folder ``<results root>/<reader_id>/<session_stem>`` of ``run_id``."""
@@ -680,7 +677,7 @@ class ReadingService:
         run = self._run(run_id)
         with run.lock:
             try:
-                parsed = _parse_answers(answers)
+                parsed = parse_answers(answers)
                 issues = page_issues(run.state.page(), self._instance_annotations(run, run.state.entry.instance))
                 state = step(run.state, Submit(transition, state_version, parsed, issues))
             except RunnerStateError as exc:
@@ -749,34 +746,10 @@ class ReadingService:
             if viewer_state:
                 run.folder.log_event("viewer_state", **common, **where, viewer_state=viewer_state)
                 record = {"seq": seq, **where, "viewer_state": viewer_state}
-                if run_entry is not None and _view_event_ok(record):
+                if run_entry is not None and view_event_ok(record):
                     run.views.append(ViewRecord(run_entry.instance, seq, tuple(viewer_state["views"])))
             try:  # derived file: a failure never undoes the acknowledged submission
                 write_results_xml(run.folder.paths.run_dir)
             except ResponseLogError as exc:
                 run.folder.log_event("export_failed", seq=seq, message=str(exc))
             return self._describe(run)
-
-
-def _view_event_ok(record: Mapping[str, Any]) -> bool:
-    """True for a viewer-state record with an instance, a seq and a list of view dicts."""
-    viewer = record.get("viewer_state")
-    views = viewer.get("views") if isinstance(viewer, dict) else None
-    return (
-        all(isinstance(record.get(k), int) for k in ("seq", "page_index", "rep"))
-        and isinstance(views, list)
-        and all(isinstance(v, dict) for v in views)
-    )
-
-
-def _parse_answers(answers: Mapping[str, Sequence[str]]) -> dict[int, Sequence[str]]:
-    parsed: dict[int, Sequence[str]] = {}
-    for key, values in answers.items():
-        if not isinstance(key, str) or not key.isdigit() or not isinstance(values, list | tuple):
-            raise RunnerStateError(
-                f"Answer keys must be question indices and values lists of strings, got {key!r}",
-                code="SK911",
-                hint="reload the page",
-            )
-        parsed[int(key)] = values
-    return parsed

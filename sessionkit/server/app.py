@@ -92,7 +92,8 @@ class ReaderApi:
         self.service = service
         self.cache = cache
         self.access_token = access_token
-        self._scenes: dict[int, Scene] = {}
+        self._scenes: dict[tuple[str, int], Scene] = {}
+        self._caches: dict[str, ImageCache] = {session.sha256: cache}
         self._scenes_lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -110,20 +111,39 @@ class ReaderApi:
         """Run a service call (file I/O, fsync) in the thread pool; the service locks each run itself."""
         return await run_in_threadpool(function, *args, **kwargs)
 
-    def _page(self, page_index: int) -> Page:
-        """The session page at 1-based ``page_index``; 404 when there is none."""
-        if not 1 <= page_index <= len(self.session.pages):
+    def _page(self, run_id: str, page_index: int) -> Page:
+        """The page at 1-based ``page_index`` of the session the run reads; 404 when there is none."""
+        session = self.service.session_of(run_id)
+        if not 1 <= page_index <= len(session.pages):
             raise RequestError(f"the session has no page {page_index}", 404, "use the page index from /page")
-        return self.session.pages[page_index - 1]
+        return session.pages[page_index - 1]
 
-    def _scene(self, page_index: int) -> Scene:
-        """The resolved scene of a page (resolved once, then kept; runs in the thread pool)."""
+    def cache_for(self, run_id: str) -> ImageCache:
+        """The image cache of the session the run reads (its own snapshot after SK908, with its colour copy)."""
+        session = self.service.session_of(run_id)
         with self._scenes_lock:
-            scene = self._scenes.get(page_index)
-        if scene is None:
-            scene = resolve_page(self.session, self._page(page_index), self.cache.get)
+            cache = self._caches.get(session.sha256)
+        if cache is None:
+            table = color_lookup(run_color_table(self.service, run_id))
+            cache = ImageCache(self.cache.images_root, table, self.cache.capacity)
             with self._scenes_lock:
-                self._scenes[page_index] = scene
+                cache = self._caches.setdefault(session.sha256, cache)
+        return cache
+
+    def _scene(self, run_id: str, page_index: int) -> Scene:
+        """The resolved scene of a page of the run's session (resolved once per session, then kept).
+
+        A run whose session file changed after it started reads its snapshot (SK908), so scenes are
+        kept per session SHA-256. Runs in the thread pool.
+        """
+        session = self.service.session_of(run_id)
+        key = (session.sha256, page_index)
+        with self._scenes_lock:
+            scene = self._scenes.get(key)
+        if scene is None:
+            scene = resolve_page(session, self._page(run_id, page_index), self.cache_for(run_id).get)
+            with self._scenes_lock:
+                self._scenes[key] = scene
         return scene
 
     @staticmethod
@@ -169,11 +189,11 @@ class ReaderApi:
         current = await self._call_service(self.service.current, run_id)
         extra: dict[str, Any] = {"scene": None, "scene_error": None}
         try:
-            scene = await run_in_threadpool(self._scene, int(current["page_index"]))
+            scene = await run_in_threadpool(self._scene, run_id, int(current["page_index"]))
             extra["scene"] = scene_json(scene, run_id)
         except (ImageReadError, SegmentationError) as exc:
             extra["scene_error"] = {"code": "SK901", "message": str(exc), "hint": "tell the study coordinator"}
-        page = self._page(int(current["page_index"]))
+        page = self._page(run_id, int(current["page_index"]))
         if page.enable_segment_editor:
             table = await run_in_threadpool(run_color_table, self.service, run_id)
             extra["drawing"] = drawing_json(page, table)
@@ -196,11 +216,12 @@ class ReaderApi:
             page_index = int(page_text)
         else:
             raise RequestError(f"page {page_text!r} is not a page number", 400, "use ?page=<1-based page index>")
-        scene = await run_in_threadpool(self._scene, page_index)
+        scene = await run_in_threadpool(self._scene, run_id, page_index)
         source = scene.volume(key)
         if source is None:
             raise RequestError(f"page {page_index} has no volume {key!r}", 404, "use a URL from /page")
-        data = await run_in_threadpool(self.cache.nifti, source)
+        cache = await run_in_threadpool(self.cache_for, run_id)
+        data = await run_in_threadpool(cache.nifti, source)
         # Niivue gunzips the body itself: no Content-Encoding header.
         return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "private, max-age=3600"})
 

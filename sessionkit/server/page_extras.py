@@ -42,7 +42,7 @@ from sessionkit.geometry import ImageGrid
 from sessionkit.io.web_picture import BROWSER_PICTURES, CONVERTED_PICTURES, read_web_picture
 from sessionkit.responses.interaction_log import ViewSample, append_interaction_rows, transition_row, view_rows
 from sessionkit.runner.answers import button_stem
-from sessionkit.scene import Scene
+from sessionkit.scene import ImageCache, Scene
 from sessionkit.session.model import BUTTON_ACTIONS, Question
 
 #: Picture suffixes served (D17): browser formats as they are, other Qt rasters converted to PNG.
@@ -67,7 +67,7 @@ def _question(api: Any, run_id: str, index: object, types: tuple[str, ...]) -> t
     current = api.service.current(run_id)
     if not isinstance(index, int) or isinstance(index, bool):
         raise RequestError("question must be a question index", 400, "send the index from /page")
-    sets = api.session.pages[int(current["page_index"]) - 1].question_sets
+    sets = api.service.session_of(run_id).pages[int(current["page_index"]) - 1].question_sets
     questions = sets[int(current["question_set_index"]) - 1].questions if sets else ()
     question = next((q for q in questions if q.index == index), None)
     if question is None or question.type not in types:
@@ -132,22 +132,22 @@ async def button(request: Request) -> Response:
     return JSONResponse({"registered": registered, "action": action, "value": value, "toggle": toggle})
 
 
-def _grids(api: Any, scene: Scene, page_id: str) -> dict[str, dict[str, tuple[str, ImageGrid]]]:
+def _grids(cache: ImageCache, scene: Scene, page_id: str) -> dict[str, dict[str, tuple[str, ImageGrid]]]:
     """Per destination: Background/Foreground node name ``<PageID>_<ImageID>`` and image grid."""
     found: dict[str, dict[str, tuple[str, ImageGrid]]] = {}
     for view in scene.views:
         for layer in view.layers:
             source = scene.volume(layer.volume_key)
             if layer.role in ("Background", "Foreground") and source is not None and layer.kind == "volume":
-                grid = api.cache.get(source).grid
+                grid = cache.get(source).grid
                 found.setdefault(view.destination, {})[layer.role] = (f"{page_id}_{layer.image_id}", grid)
     return found
 
 
-def _samples(api: Any, page_index: int, page_id: str, views: object) -> list[ViewSample]:
+def _samples(api: Any, run_id: str, page_index: int, page_id: str, views: object) -> list[ViewSample]:
     if not isinstance(views, list) or len(views) > _MAX_VIEWS:
         raise RequestError("views must be a list of at most 4 viewports", 400, "send one entry per viewport")
-    grids = _grids(api, api._scene(page_index), page_id)
+    grids = _grids(api.cache_for(run_id), api._scene(run_id, page_index), page_id)
     samples = []
     for view in views:
         try:
@@ -181,7 +181,7 @@ async def interaction(request: Request) -> Response:
     if isinstance(transition, str):
         rows = [transition_row(int(uptime), now, transition[:100])]
     else:
-        samples = await run_in_threadpool(_samples, api, page.index, page.id, body.get("views"))
+        samples = await run_in_threadpool(_samples, api, run_id, page.index, page.id, body.get("views"))
         rows = view_rows(int(uptime), now, page.effective_layout, samples)
 
     def write() -> None:
