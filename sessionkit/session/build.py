@@ -146,6 +146,7 @@ _IMAGE_ATTRIBUTES: dict[str, tuple[str, Converter, object]] = {
     "LabelMapID": ("label_map_id", _text_or_none, None),
     "DisplayLabelMapID": ("display_label_map_id", _text_or_none, None),
     "MergeLabelMaps": ("merge_label_maps", _flag, False),
+    "StartingContourID": ("starting_contour_id", _text_or_none, None),
     "RotateToAcquisition": ("rotate_to_acquisition", _flag, False),
     "ColorTable": ("color_table", _text_or_none, None),
     "Opacity": ("opacity", _opacity, None),

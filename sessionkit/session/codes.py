@@ -2,8 +2,9 @@
 """Load-time rule table (validation-rules.md §2): code -> severity, scope, condition, hint, origin.
 
 The single source for the checks in this package, for ``docs/errors.md`` and for the report formats.
-Codes SK424 (IDs colliding after file-name mapping, clarifications C3) and SK820 (colour ids above 255
-with drawing enabled, C9) are sessionkit additions to the table.
+Codes SK424 (IDs colliding after file-name mapping, clarifications C3), SK820 (colour ids above 255
+with drawing enabled, C9) and SK425-SK427/SK524 (``Image@StartingContourID``, issue #7) are sessionkit
+additions to the table.
 """
 
 from __future__ import annotations
@@ -366,6 +367,30 @@ RULES: dict[str, Rule] = {
         "make the IDs differ in letters or digits, not only in punctuation",
         "new (C3)",
     ),
+    "SK425": Rule(
+        "SK425",
+        "error",
+        "page",
+        "StartingContourID names no Image ID of the same page",
+        "use the ID of a Segmentation, RTStruct or LabelMap image of this page, or fix the spelling",
+        "new (issue #7)",
+    ),
+    "SK426": Rule(
+        "SK426",
+        "error",
+        "page",
+        "StartingContourID names an image that is not a Segmentation, RTStruct or LabelMap",
+        "point it at the segmentation image the readers start from",
+        "new (issue #7)",
+    ),
+    "SK427": Rule(
+        "SK427",
+        "warning",
+        "page",
+        'StartingContourID on a page without EnableSegmentEditor="Y" (nothing to edit; ignored)',
+        'set EnableSegmentEditor="Y" or show the segmentation as an overlay only',
+        "new (issue #7)",
+    ),
     "SK501": Rule("SK501", "error", "image", "Image@ID empty or whitespace only", "give the image an ID", "V21"),
     "SK502": Rule("SK502", "error", "image", "Path empty", "give the file path relative to the images root", "V66"),
     "SK503": Rule(
@@ -513,6 +538,14 @@ RULES: dict[str, Rule] = {
         "LabelMapID, DisplayLabelMapID or MergeLabelMaps on an image that is not Volume/VolumeSequence (ignored)",
         "move it to the drawable image",
         "new",
+    ),
+    "SK524": Rule(
+        "SK524",
+        "warning",
+        "image",
+        "StartingContourID on an image that is not Volume/VolumeSequence (ignored)",
+        "move it to the drawable image",
+        "new (issue #7)",
     ),
     "SK601": Rule(
         "SK601",

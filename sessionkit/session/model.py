@@ -212,6 +212,7 @@ class SessionImage:
     label_map_id: str | None = None
     display_label_map_id: str | None = None
     merge_label_maps: bool = False
+    starting_contour_id: str | None = None
     rotate_to_acquisition: bool = False
     color_table: str | None = None
     opacity: float | None = None

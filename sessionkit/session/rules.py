@@ -357,6 +357,51 @@ def _page_misc_rules(page: Page, out: Findings) -> None:
         )
 
 
+#: Image types a starting contour can come from (``Image@StartingContourID``, issue #7).
+_CONTOUR_SOURCE_TYPES = frozenset({"Segmentation", "RTStruct", "LabelMap"})
+
+
+def _starting_contour_rules(page: Page, out: Findings) -> None:
+    """SK425–SK427: ``StartingContourID`` on the drawable images of a page (docs/contours.md)."""
+    name = page_name(page)
+    types = {image.id: image.type for image in page.images}
+    for image in page.images:
+        target = image.starting_contour_id
+        if target is None or image.type not in ("Volume", "VolumeSequence"):
+            continue  # SK524
+        label = f"{name} image {image.index} '{image.id}'"
+        if not page.enable_segment_editor:
+            out.add(
+                "SK427",
+                f"{label}: StartingContourID '{target}' is ignored because the page lacks EnableSegmentEditor=\"Y\"",
+                image.location,
+                attribute="StartingContourID",
+                page=page,
+                found=target,
+            )
+        elif target not in types:
+            out.add(
+                "SK425",
+                f"{label}: StartingContourID '{target}' names no image of this page",
+                image.location,
+                attribute="StartingContourID",
+                page=page,
+                found=target,
+                expected=sorted(i for i, t in types.items() if t in _CONTOUR_SOURCE_TYPES),
+            )
+        elif types[target] not in _CONTOUR_SOURCE_TYPES:
+            out.add(
+                "SK426",
+                f"{label}: StartingContourID '{target}' names a {types[target]} image, not a Segmentation, "
+                "RTStruct or LabelMap",
+                image.location,
+                attribute="StartingContourID",
+                page=page,
+                found=types[target],
+                expected=sorted(_CONTOUR_SOURCE_TYPES),
+            )
+
+
 def _export_path_rules(session: Session, groups: list[int], out: Findings) -> None:
     for page, group in zip(session.pages, groups, strict=True):
         if not page.images:
@@ -454,6 +499,7 @@ def check_rules(session: Session, source: SourceText | None = None, disabled: It
         _requirement_rules(page, out)
         _viewport_rules(page, out)
         _page_misc_rules(page, out)
+        _starting_contour_rules(page, out)
         for image in page.images:
             check_image(page, image, out)
         check_questions(page, out)

@@ -1,4 +1,4 @@
-"""Image-scope rules SK501–SK523 (validation-rules.md §2)."""
+"""Image-scope rules SK501–SK524 (validation-rules.md §2; SK524 is a sessionkit addition, issue #7)."""
 
 from __future__ import annotations
 
@@ -318,10 +318,20 @@ def _effect_rules(page: Page, image: SessionImage, name: str, out: Findings) -> 
                     page=page,
                     found=image.type,
                 )
+    if image.starting_contour_id is not None and image.type not in ("Volume", "VolumeSequence"):
+        out.add(
+            "SK524",
+            f"{name}: StartingContourID on a {image.type} image is ignored (readers draw only on Volume "
+            "and VolumeSequence images)",
+            loc,
+            attribute="StartingContourID",
+            page=page,
+            found=image.type,
+        )
 
 
 def check_image(page: Page, image: SessionImage, out: Findings) -> None:
-    """Run SK501–SK523 on one image of a page."""
+    """Run SK501–SK524 on one image of a page."""
     name = image_name(page, image)
     if "ID" in image.attributes and not image.id.strip():
         out.add("SK501", f"{name}: Image ID is empty", image.location, attribute="ID", page=page, found=image.id)
