@@ -232,7 +232,7 @@ def starting_labelmap(
         The background image's grid; other grids are resampled nearest-neighbour.
     color_table : mapping of int to (name, rgb), optional
         The page's ROIColorFile. A segment whose name equals a table name (exactly, else ignoring
-        case and surrounding spaces) takes that table's value; other segments keep their
+        case, surrounding spaces and ``_`` for space) takes that table's value; other segments keep their
         ``label_value`` unless it is taken, then the lowest free value not in the table.
 
     Returns
@@ -261,13 +261,19 @@ def starting_labelmap(
     return resample_labels(out, image.grid, grid)
 
 
+def _loose(name: str) -> str:
+    """Segment/colour name compared loosely: case, surrounding spaces and ``_`` for space ignored.
+
+    Colour-file names are single tokens (session-format §8), so ``right_lung`` names ``right lung``.
+    """
+    return name.replace("_", " ").strip().lower()
+
+
 def _segment_values(image: Segmentation, table: ColorTable) -> list[int]:
     """Label value of each segment of ``image`` in the drawing (see :func:`starting_labelmap`)."""
     exact = {name: value for value, (name, _) in table.items()}
-    loose = {name.strip().lower(): value for value, (name, _) in table.items()}
-    chosen: list[int | None] = [
-        exact.get(segment.name, loose.get(segment.name.strip().lower())) for segment in image.segments
-    ]
+    loose = {_loose(name): value for value, (name, _) in table.items()}
+    chosen: list[int | None] = [exact.get(segment.name, loose.get(_loose(segment.name))) for segment in image.segments]
     taken = {value for value in chosen if value is not None}
     for index, segment in enumerate(image.segments):
         if chosen[index] is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -168,7 +168,7 @@ def load_drawing(
     image_id: str,
     grid: ImageGrid,
     *,
-    starting: LabelArray | None = None,
+    starting: LabelArray | Callable[[], LabelArray | None] | None = None,
 ) -> LabelArray | None:
     """The label map the viewer shows for ``image_id`` on the current page instance (reading-flow §11).
 
@@ -179,9 +179,10 @@ def load_drawing(
     image_id : str
     grid : ImageGrid
         The background image's grid; files on other grids are resampled nearest-neighbour.
-    starting : ndarray, optional
+    starting : ndarray or callable returning one (or None), optional
         A starting contour on ``grid`` (see :func:`sessionkit.io.starting_labelmap`), shown when the
-        instance has no map of its own and no redisplay source; not saved until the reader saves.
+        instance has no map of its own and no redisplay source; not saved until the reader saves. A
+        callable is called only then (``Image@StartingContourID``: the file is read only when shown).
 
     Returns
     -------
@@ -201,7 +202,9 @@ def load_drawing(
     with _drawing_lock(service, run_id, image_id):  # two displays must not both copy (D23)
         plan = service.labelmap_plan(run_id, image_id)
         shown = _shown(service, run_id, image_id, image.merge_label_maps, plan, grid)
-    return starting if shown is None and not image.merge_label_maps else shown
+    if shown is not None or image.merge_label_maps:
+        return shown
+    return starting() if callable(starting) else starting
 
 
 def _shown(

@@ -7,8 +7,10 @@
                                                      voxel_count, saved_at, unknown_labels}``.
 ``GET  /api/runs/{run_id}/drawings/{image_id}.nii.gz``  the reader's saved map (or its
                                                      ``DisplayLabelMapID`` source, copied once, or
-                                                     the ``MergeLabelMaps`` union) as gzipped NIfTI
-                                                     for ``nv.loadDrawingFromUrl``; 204 when none.
+                                                     the ``MergeLabelMaps`` union, else the image's
+                                                     ``StartingContourID`` segmentation converted to
+                                                     labels, not saved) as gzipped NIfTI for
+                                                     ``nv.loadDrawingFromUrl``; 204 when none.
 ==================================================  ================================================
 
 Both act on the run's **current** page. Refusals: 422 ``HTTP422`` (read-only page, image not
@@ -26,12 +28,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sessionkit.errors import GeometryError, ImageReadError, RequestError
+from sessionkit.errors import GeometryError, ImageReadError, RequestError, SegmentationError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Volume
-from sessionkit.io import encode_nifti
-from sessionkit.runner.contours import load_drawing, save_drawing
+from sessionkit.io import encode_nifti, starting_labelmap
+from sessionkit.io.contours import LabelArray
+from sessionkit.runner.contours import load_drawing, run_color_table, save_drawing
+from sessionkit.runner.requirements import DRAWABLE_TYPES
+from sessionkit.scene.loading import color_lookup
 from sessionkit.scene.resolve import volume_sources
+from sessionkit.session.model import LABEL_IMAGE_TYPES
 
 #: Bytes allowed beyond two bytes per voxel (uint16 drawing) for the NIfTI header and extensions.
 _HEADER_ALLOWANCE = 1 << 20
@@ -41,7 +47,7 @@ def _background_grid(api: Any, run_id: str, image_id: str, *, drawing: bool) -> 
     """Grid of ``image_id`` on the run's current page, as the viewer received it (runs in the thread pool)."""
     page, image = api.service.page_image(run_id, image_id, drawing=drawing)
     source = next(s for s in volume_sources(page) if s.path == image.path)
-    volume = api.cache.get(source)
+    volume = api.cache_for(run_id).get(source)
     if not isinstance(volume, Volume):
         raise RequestError(f"image {image_id!r} is not a volume", 422, "contours are drawn on volumes")
     return volume.grid
@@ -72,11 +78,38 @@ async def _put_drawing(request: Request) -> Response:
     return JSONResponse(result)
 
 
+def _starting_contour(api: Any, run_id: str, image_id: str, grid: ImageGrid) -> LabelArray | None:
+    """The ``StartingContourID`` segmentation of ``image_id`` as labels on ``grid`` (issue #7 item 5).
+
+    Segments take the value of the run's colour table entry of the same name, else their own label
+    value (:func:`sessionkit.io.starting_labelmap`). None when the image has no usable starting
+    contour (rules SK425–SK427, SK524 report those at load time). Runs in the thread pool.
+    """
+    page, image = api.service.page_image(run_id, image_id)
+    wanted = image.starting_contour_id
+    if not wanted or not page.enable_segment_editor or image.type not in DRAWABLE_TYPES:
+        return None
+    target = next((i for i in page.images if i.id == wanted and i.type in LABEL_IMAGE_TYPES), None)
+    if target is None:
+        return None
+    source = next(s for s in volume_sources(page) if s.path == target.path)
+    return starting_labelmap(
+        api.cache_for(run_id).get(source), grid, color_lookup(run_color_table(api.service, run_id))
+    )
+
+
 async def _get_drawing(request: Request) -> Response:
     api = request.app.state.api
     run_id, image_id = _run_and_image(request)
     grid = await run_in_threadpool(_background_grid, api, run_id, image_id, drawing=False)
-    labels = await run_in_threadpool(load_drawing, api.service, run_id, image_id, grid)
+
+    def starting() -> LabelArray | None:
+        return _starting_contour(api, run_id, image_id, grid)
+
+    try:
+        labels = await run_in_threadpool(load_drawing, api.service, run_id, image_id, grid, starting=starting)
+    except SegmentationError as exc:
+        raise RequestError(str(exc), 422, "tell the study coordinator: the starting contour cannot be drawn") from exc
     if labels is None:
         return Response(status_code=204)
     data = await run_in_threadpool(encode_nifti, labels, grid, label=True)

@@ -37,6 +37,9 @@ DEFAULT_LAYER_FOR_TYPE: dict[str, LayerName] = {
     "RTStruct": "Segmentation",
 }
 
+#: Image types holding segments: what ``StartingContourID`` may name (issue #7 item 5).
+LABEL_IMAGE_TYPES = frozenset({"LabelMap", "Segmentation", "RTStruct"})
+
 #: Viewports shown by each layout (session-format §6.3).
 LAYOUT_VIEWPORTS: dict[str, tuple[Destination, ...]] = {
     "FourUp": ("Red", "Yellow", "Green"),

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from sessionkit.errors import Problem
 from sessionkit.session.findings import Findings, page_name, where
-from sessionkit.session.model import LAYOUT_VIEWPORTS, Location, Page, Session, SessionImage
+from sessionkit.session.model import LABEL_IMAGE_TYPES, LAYOUT_VIEWPORTS, Location, Page, Session, SessionImage
 from sessionkit.session.rules_image import check_image
 from sessionkit.session.rules_order import check_order
 from sessionkit.session.rules_question import check_questions
@@ -357,10 +357,6 @@ def _page_misc_rules(page: Page, out: Findings) -> None:
         )
 
 
-#: Image types a starting contour can come from (``Image@StartingContourID``, issue #7).
-_CONTOUR_SOURCE_TYPES = frozenset({"Segmentation", "RTStruct", "LabelMap"})
-
-
 def _starting_contour_rules(page: Page, out: Findings) -> None:
     """SK425–SK427: ``StartingContourID`` on the drawable images of a page (docs/contours.md)."""
     name = page_name(page)
@@ -387,9 +383,9 @@ def _starting_contour_rules(page: Page, out: Findings) -> None:
                 attribute="StartingContourID",
                 page=page,
                 found=target,
-                expected=sorted(i for i, t in types.items() if t in _CONTOUR_SOURCE_TYPES),
+                expected=sorted(i for i, t in types.items() if t in LABEL_IMAGE_TYPES),
             )
-        elif types[target] not in _CONTOUR_SOURCE_TYPES:
+        elif types[target] not in LABEL_IMAGE_TYPES:
             out.add(
                 "SK426",
                 f"{label}: StartingContourID '{target}' names a {types[target]} image, not a Segmentation, "
@@ -398,7 +394,7 @@ def _starting_contour_rules(page: Page, out: Findings) -> None:
                 attribute="StartingContourID",
                 page=page,
                 found=types[target],
-                expected=sorted(_CONTOUR_SOURCE_TYPES),
+                expected=sorted(LABEL_IMAGE_TYPES),
             )
 
 
