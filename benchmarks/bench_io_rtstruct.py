@@ -80,8 +80,10 @@ def synthetic(slices: int, repeat: int) -> None:
         theirs = rt_utils_masks(builder, names)
         t_ours = best_of(repeat, lambda: read_rtstruct(rs, reference=volume))
         t_theirs = best_of(repeat, lambda: rt_utils_masks(builder, names))
-        t_ours_all = best_of(1, lambda: read_rtstruct(rs, reference=series_dir))
-        t_theirs_all = best_of(1, lambda: rt_utils_masks(RTStructBuilder.create_from(str(series_dir), str(rs)), names))
+        t_ours_all = best_of(repeat, lambda: read_rtstruct(rs, reference=series_dir))
+        t_theirs_all = best_of(
+            repeat, lambda: rt_utils_masks(RTStructBuilder.create_from(str(series_dir), str(rs)), names)
+        )
         print(f"synthetic 512x512x{slices}, {sum(len(c) for c in rois.values())} contours, 3 ROIs")
         print(
             f"rasterise only: rt-utils {t_theirs:.3f} s | sessionkit {t_ours:.3f} s | "

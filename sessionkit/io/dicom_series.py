@@ -67,6 +67,21 @@ _HEADER_TAGS = [
     "InstanceNumber",
     "SeriesDescription",
     "SeriesNumber",
+    # geometry, rescale and pixel format of a single-frame slice: one header read serves grouping
+    # and geometry (:func:`_load_slices`)
+    "FrameOfReferenceUID",
+    "PixelSpacing",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "Rows",
+    "Columns",
+    "RescaleSlope",
+    "RescaleIntercept",
+    "SamplesPerPixel",
+    "BitsAllocated",
+    "BitsStored",
+    "PixelRepresentation",
+    *(classic for classic, _ in TEMPORAL_KEYS),
 ]
 
 
@@ -144,6 +159,13 @@ def series_files(path: str | Path | Sequence[str | Path], series_instance_uid: s
         If no DICOM file is found, a file lacks SeriesInstanceUID, or a folder holds several
         series and none was chosen (the message lists them).
     """
+    return [file for file, _ in _series_headers(path, series_instance_uid)]
+
+
+def _series_headers(
+    path: str | Path | Sequence[str | Path], series_instance_uid: str | None = None
+) -> list[tuple[Path, Any]]:
+    """:func:`series_files` with each file's header (:data:`_HEADER_TAGS`, no pixel data)."""
     if isinstance(path, str | Path):
         root = Path(path)
         if root.is_file():
@@ -158,7 +180,7 @@ def series_files(path: str | Path | Sequence[str | Path], series_instance_uid: s
             candidates = []
     else:
         candidates = [Path(p) for p in path]
-    groups = {entry.series_instance_uid: list(entry.files) for entry in group_dicom_series(candidates)}
+    groups = _grouped_headers(candidates)
     if series_instance_uid is not None:
         if series_instance_uid not in groups:
             raise ImageReadError(f"{path}: no DICOM file of series {series_instance_uid} found")
@@ -203,27 +225,36 @@ def group_dicom_series(files: Iterable[Path], *, on_file: Callable[[Path], None]
     ImageReadError
         If a DICOM file cannot be parsed.
     """
-    groups: dict[str, list[Path]] = defaultdict(list)
-    first: dict[str, Any] = {}
+    entries = []
+    for uid, members in _grouped_headers(files, on_file=on_file).items():
+        first = members[0][1]
+        number = _number(getattr(first, "SeriesNumber", None))
+        entries.append(
+            SeriesEntry(
+                uid,
+                tuple(file for file, _ in members),
+                None if number is None else int(number),
+                str(getattr(first, "SeriesDescription", "") or ""),
+                str(getattr(first, "SOPClassUID", "") or ""),
+            )
+        )
+    return entries
+
+
+def _grouped_headers(
+    files: Iterable[Path], *, on_file: Callable[[Path], None] | None = None
+) -> dict[str, list[tuple[Path, Any]]]:
+    """``(file, header)`` pairs by SeriesInstanceUID, in order of first appearance (see :func:`group_dicom_series`)."""
+    groups: dict[str, list[tuple[Path, Any]]] = defaultdict(list)
     for candidate in files:
         if is_dicom(candidate):
             header = _header(candidate)
             uid = getattr(header, "SeriesInstanceUID", None)
             if uid is not None:
-                groups[str(uid)].append(candidate)
-                first.setdefault(str(uid), header)
+                groups[str(uid)].append((candidate, header))
         if on_file is not None:
             on_file(candidate)
-    return [
-        SeriesEntry(
-            uid,
-            tuple(members),
-            None if (number := _number(getattr(first[uid], "SeriesNumber", None))) is None else int(number),
-            str(getattr(first[uid], "SeriesDescription", "") or ""),
-            str(getattr(first[uid], "SOPClassUID", "") or ""),
-        )
-        for uid, members in groups.items()
-    ]
+    return groups
 
 
 def _nearby_files(near: Path) -> Iterator[Path]:
@@ -425,17 +456,21 @@ def _store(out: npt.NDArray[np.generic], index: int, pixels: npt.NDArray[np.gene
         out[index] = pixels.astype(np.float32) * np.float32(item.slope) + np.float32(item.intercept)
 
 
-def _load_slices(files: list[Path], *, stop_before_pixels: bool) -> tuple[dict[Path, Any], list[_Slice]]:
-    """Datasets by file and per-slice geometry and rescale (frames of a single multi-frame file)."""
+def _load_slices(members: list[tuple[Path, Any]]) -> tuple[dict[Path, Any], list[_Slice]]:
+    """Headers by file and per-slice geometry and rescale (frames of a single multi-frame file).
+
+    ``members`` come from :func:`_series_headers`; only a multi-frame file is read again (whole
+    header: its geometry is in the functional group sequences).
+    """
     datasets: dict[Path, Any] = {}
     slices = []
-    for file in files:
-        dataset = read_dataset(file, stop_before_pixels=stop_before_pixels)
+    for file, dataset in members:
         if int(getattr(dataset, "NumberOfFrames", 1) or 1) > 1:
-            if len(files) > 1:
-                raise ImageReadError(f"{file}: a multi-frame image in a series of {len(files)} files; expected one")
-            return {file: dataset}, _frames(dataset, file)
-        picture = len(files) == 1 and not ("ImagePositionPatient" in dataset and "ImageOrientationPatient" in dataset)
+            if len(members) > 1:
+                raise ImageReadError(f"{file}: a multi-frame image in a series of {len(members)} files; expected one")
+            full = read_dataset(file, stop_before_pixels=True)
+            return {file: full}, _frames(full, file)
+        picture = len(members) == 1 and not ("ImagePositionPatient" in dataset and "ImageOrientationPatient" in dataset)
         try:
             if picture:  # a lone picture: upright, origin 0 (picture_grid)
                 position, orientation = np.zeros(3), np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
@@ -534,8 +569,9 @@ def read_dicom_series_header(
     ImageReadError
         As :func:`read_dicom_series` for geometry problems.
     """
-    files = series_files(path, series_instance_uid)
-    datasets, slices = _load_slices(files, stop_before_pixels=True)
+    members = _series_headers(path, series_instance_uid)
+    files = [file for file, _ in members]
+    datasets, slices = _load_slices(members)
     first = datasets[files[0]]
     source = str(path if isinstance(path, str | Path) else files[0].parent)
     grid, frames = _geometry(slices, _pixel_measures(first), source)
@@ -565,8 +601,9 @@ def ordered_series_files(
     ImageReadError
         As :func:`read_dicom_series_header`, or for a multi-frame image.
     """
-    files = series_files(path, series_instance_uid)
-    datasets, slices = _load_slices(files, stop_before_pixels=True)
+    members = _series_headers(path, series_instance_uid)
+    files = [file for file, _ in members]
+    datasets, slices = _load_slices(members)
     if len(slices) != len(files):
         raise ImageReadError(f"{files[0]}: a multi-frame image; expected a series of single-frame images")
     grid, frames = _geometry(slices, datasets[files[0]], str(path if isinstance(path, str | Path) else files[0]))
@@ -608,9 +645,10 @@ def read_dicom_series(
         without a time attribute that splits them into complete frames, a colour series has
         several frames, or pixel data cannot be decoded.
     """
-    files = series_files(path, series_instance_uid)
+    members = _series_headers(path, series_instance_uid)
+    files = [file for file, _ in members]
     source = str(path if isinstance(path, str | Path) else files[0].parent)
-    datasets, slices = _load_slices(files, stop_before_pixels=True)
+    datasets, slices = _load_slices(members)
     first = datasets[files[0]]
     grid, frames = _geometry(slices, _pixel_measures(first), source)
     rgb = _samples(first, source) == 3
