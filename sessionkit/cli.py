@@ -234,11 +234,28 @@ def _convert_series_folder(source: Path, output: Path, series_format: str, image
     default=None,
     help="Token readers enter with their id; required to bind a non-loopback host (or set SESSIONKIT_ACCESS_TOKEN).",
 )
+@click.option(
+    "--idle-timeout",
+    "idle_timeout",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="MINUTES",
+    help="Minutes without reader input before the browser autosaves the draft answers (0: never).",
+)
 def serve_command(
-    session_file: Path, images_root: Path | None, results_root: Path, host: str, port: int, access_token: str | None
+    session_file: Path,
+    images_root: Path | None,
+    results_root: Path,
+    host: str,
+    port: int,
+    access_token: str | None,
+    idle_timeout: float,
 ) -> None:
     """Validate SESSION_FILE, then serve it to readers in the browser until Ctrl+C."""
-    _validate_and_serve(session_file, images_root, results_root, host, port, access_token, open_browser=False)
+    _validate_and_serve(
+        session_file, images_root, results_root, host, port, access_token, open_browser=False, idle_timeout=idle_timeout
+    )
 
 
 def _validate_and_serve(
@@ -250,6 +267,7 @@ def _validate_and_serve(
     access_token: str | None,
     *,
     open_browser: bool,
+    idle_timeout: float = 10.0,
 ) -> None:
     """Validate (files included), refuse to start on errors (exit 1), then run the server."""
     from sessionkit.errors import ServerConfigError, SessionKitError
@@ -287,6 +305,7 @@ def _validate_and_serve(
             host=host,
             port=port,
             access_token=access_token,
+            idle_timeout_minutes=idle_timeout,
         )
     except SessionKitError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -24,12 +24,13 @@ from sessionkit.runner.answers import AnswerIssue, button_stem, evaluate, requir
 from sessionkit.runner.navigation import GroupOrder, Instance, NavEntry, build_navigation
 from sessionkit.session.model import Page, QuestionSet, Session
 
-Transition = Literal["next", "previous", "finish", "goto_bookmark", "repeat", "exit", "autosave"]
-TRANSITIONS: tuple[str, ...] = ("next", "previous", "finish", "goto_bookmark", "repeat", "exit", "autosave")
+Transition = Literal["next", "previous", "finish", "goto_bookmark", "repeat", "exit", "autosave", "review"]
+#: Submission transitions (clarifications C1); ``review`` is review-only: back to entry 1 of a complete run.
+TRANSITIONS: tuple[str, ...] = ("next", "previous", "finish", "goto_bookmark", "repeat", "exit", "autosave", "review")
 #: Transitions that require every answer of the question set (reading-flow §4).
 REQUIRING: frozenset[str] = frozenset({"next", "finish", "repeat"})
 #: CSV ``event`` name of each transition (reading-flow §14.2).
-CSV_EVENT: dict[str, str] = {t: ("bookmark" if t == "goto_bookmark" else t) for t in TRANSITIONS}
+CSV_EVENT: dict[str, str] = {t: ("bookmark" if t == "goto_bookmark" else t) for t in TRANSITIONS if t != "review"}
 #: Code of transitions the UI never offers at this position.
 ILLEGAL = "HTTP422"
 STATE_FORMAT = 1
@@ -284,7 +285,8 @@ def _enter(state: RunState, position: int) -> RunState:
 
 
 def _review_step(state: RunState, event: Submit) -> RunState:
-    target = {"next": state.position + 1, "previous": state.position - 1}.get(event.transition)
+    """Review (reading-flow §13): navigation only; ``review`` goes back to entry 1, exit/autosave stay."""
+    target = {"next": state.position + 1, "previous": state.position - 1, "review": 1}.get(event.transition)
     if event.transition == "goto_bookmark":
         target = bookmark_target(state)
     if event.transition in ("exit", "autosave"):
@@ -356,6 +358,8 @@ def step(state: RunState, event: Event) -> RunState:
         raise _illegal(f"Unknown transition {event.transition!r}; expected one of {', '.join(TRANSITIONS)}")
     if state.run_complete:
         return _review_step(state, event)
+    if event.transition == "review":
+        raise _illegal("Review is available once the run is complete (after Finish)")
     target = _target_position(state, event.transition)
     entry, inst = state.entry, state.entry.instance
     requiring = event.transition in REQUIRING

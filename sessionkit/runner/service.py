@@ -34,6 +34,7 @@ from sessionkit.runner.history import (
 from sessionkit.runner.log_restore import parse_answers, restored_answers, restored_views, view_event_ok
 from sessionkit.runner.machine import (
     CSV_EVENT,
+    TRANSITIONS,
     AnswerKey,
     Resume,
     RunState,
@@ -58,8 +59,9 @@ ANNOTATION_KINDS = frozenset({"labelmap", "redisplay", "merge", "line", "line_de
 READER_EDITS = frozenset({"labelmap", "line", "line_deleted"})
 #: Kinds that give an image node a label map (SK915: "no contours drawn — continue?").
 LABEL_KINDS = frozenset({"labelmap", "redisplay", "merge"})
-#: Transitions a submission may carry (clarifications C1 names; ``goto_bookmark`` logs as ``bookmark``).
-SUBMIT_TRANSITIONS = frozenset(CSV_EVENT)
+#: Transitions a submission may carry (clarifications C1 names; ``goto_bookmark`` logs as ``bookmark``;
+#: ``review`` only navigates a complete run, back to entry 1).
+SUBMIT_TRANSITIONS = frozenset(TRANSITIONS)
 
 
 @dataclass
@@ -651,7 +653,9 @@ class ReadingService:
         state_version : int
             The version the browser saw (SK909 when stale).
         transition : str
-            ``next``, ``previous``, ``finish``, ``goto_bookmark``, ``repeat``, ``exit`` or ``autosave``.
+            ``next``, ``previous``, ``finish``, ``goto_bookmark``, ``repeat``, ``exit``, ``autosave``, or
+            ``review`` (complete runs only: back to entry 1). In review every transition only navigates
+            (exit/autosave stay put) and nothing is written but an ``events.jsonl`` record.
         answers : dict of str to list of str
             Key: 1-based question index (string); value: one string per option (see :mod:`.answers`).
         viewer_state : dict, optional

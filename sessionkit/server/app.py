@@ -51,6 +51,8 @@ from sessionkit.session.model import Page, Session
 _RUN_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
 #: Cookie that carries the access token for requests the page cannot add headers to (volume loads).
 TOKEN_COOKIE = "sessionkit_token"
+#: Minutes without reader input before the browser autosaves (reading-flow §4; ``serve --idle-timeout``).
+DEFAULT_IDLE_TIMEOUT_MINUTES = 10.0
 #: HTTP status of runner refusals: stale state 409, ``HTTP<nnn>`` codes their own, other SK9xx 422.
 _STATUS_OF_CODE = {"SK909": 409}
 #: Confirmations the viewer asks for and reports (``/confirmations``).
@@ -86,12 +88,18 @@ class ReaderApi:
     """
 
     def __init__(
-        self, session: Session, service: ReadingService, cache: ImageCache, access_token: str | None = None
+        self,
+        session: Session,
+        service: ReadingService,
+        cache: ImageCache,
+        access_token: str | None = None,
+        idle_timeout_minutes: float = DEFAULT_IDLE_TIMEOUT_MINUTES,
     ) -> None:
         self.session = session
         self.service = service
         self.cache = cache
         self.access_token = access_token
+        self.idle_timeout_minutes = idle_timeout_minutes
         self._scenes: dict[tuple[str, int], Scene] = {}
         self._caches: dict[str, ImageCache] = {session.sha256: cache}
         self._scenes_lock = threading.Lock()
@@ -160,8 +168,18 @@ class ReaderApi:
         return JSONResponse({"status": "ok"})
 
     async def info(self, request: Request) -> Response:
-        """``GET /api/info``: what the sign-in form needs (no token needed for this one)."""
-        return JSONResponse({"access_token_required": self.access_token is not None, "version": __version__})
+        """``GET /api/info``: what the sign-in form needs (no token needed for this one).
+
+        ``idle_timeout_s``: seconds without reader input after which the browser autosaves the
+        draft (reading-flow §4 Autosave; ``0``: never).
+        """
+        return JSONResponse(
+            {
+                "access_token_required": self.access_token is not None,
+                "version": __version__,
+                "idle_timeout_s": round(self.idle_timeout_minutes * 60, 3),
+            }
+        )
 
     async def login(self, request: Request) -> Response:
         """``POST /api/login {reader_id}``: create or resume the reader's run."""
@@ -410,6 +428,7 @@ def create_app(
     images_root: Path | None = None,
     results_root: Path,
     access_token: str | None = None,
+    idle_timeout_minutes: float = DEFAULT_IDLE_TIMEOUT_MINUTES,
 ) -> Starlette:
     """Build the reader application for one session.
 
@@ -423,6 +442,9 @@ def create_app(
         Root of the run folders (``<results_root>/<reader_id>/<session_stem>/``).
     access_token : str, optional
         Required on every ``/api`` call when given (clarifications C7).
+    idle_timeout_minutes : float
+        Minutes without reader input before the browser autosaves the draft (reading-flow §4,
+        clarifications C6; default 10; ``0`` disables idle autosave).
 
     Returns
     -------
@@ -438,7 +460,7 @@ def create_app(
     root = images_root if images_root is not None else session_path.parent
     service = ReadingService(session, session_path, results_root)
     cache = ImageCache(root, color_lookup(session_color_table(session, session_path)))
-    api = ReaderApi(session, service, cache, access_token)
+    api = ReaderApi(session, service, cache, access_token, idle_timeout_minutes)
     # Contour routes first: the static mount at "/" must stay last.
     app = Starlette(routes=[*DRAWING_ROUTES, *PAGE_EXTRA_ROUTES, *api.routes()])
     app.state.api = api

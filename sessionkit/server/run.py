@@ -8,7 +8,7 @@ from pathlib import Path
 import uvicorn
 
 from sessionkit.errors import ServerConfigError
-from sessionkit.server.app import create_app
+from sessionkit.server.app import DEFAULT_IDLE_TIMEOUT_MINUTES, create_app
 
 #: Shortest access token accepted for a non-loopback bind.
 MIN_TOKEN_LENGTH = 8
@@ -58,6 +58,7 @@ def serve(
     port: int = 8000,
     access_token: str | None = None,
     log_level: str = "warning",
+    idle_timeout_minutes: float = DEFAULT_IDLE_TIMEOUT_MINUTES,
 ) -> None:
     """Build the app and run it with uvicorn until interrupted.
 
@@ -75,6 +76,8 @@ def serve(
         Token every API call must carry.
     log_level : str
         uvicorn log level.
+    idle_timeout_minutes : float
+        Minutes without reader input before the browser autosaves the draft (``0``: never).
 
     Raises
     ------
@@ -85,5 +88,11 @@ def serve(
     """
     check_bind(host, access_token)
     results_root.mkdir(parents=True, exist_ok=True)
-    app = create_app(session_path, images_root=images_root, results_root=results_root, access_token=access_token)
+    app = create_app(
+        session_path,
+        images_root=images_root,
+        results_root=results_root,
+        access_token=access_token,
+        idle_timeout_minutes=idle_timeout_minutes,
+    )
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -110,6 +110,7 @@ def test_summary_counts_values_and_voxels() -> None:
 
 
 def test_merge_takes_the_maximum_without_overflow() -> None:
+    """IQ defect D25: unsigned overflow when merging label maps; here an int32 maximum, no wrap-around."""
     a = np.full((2, 2, 2), 200, np.uint8)
     b = np.full((2, 2, 2), 100, np.uint8)
     b[0, 0, 0] = 250

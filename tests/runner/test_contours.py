@@ -142,6 +142,11 @@ def test_read_only_revisit_refuses_the_drawing(chain):
 
 
 def test_redisplay_is_copied_once_and_edits_persist_d23(chain):
+    """IQ defect D23: the label-map history was re-copied at every display, over the reader's edits.
+
+    The DisplayLabelMapID source is copied once, at the instance's first display; later displays load
+    the instance's own file, so edits persist.
+    """
     service, run_id = chain
     first = box(1)
     source = service.run_dir(run_id).parent / save_drawing(service, run_id, "CT", drawing(first), GRID)["file"]
@@ -165,6 +170,10 @@ def test_redisplay_is_copied_once_and_edits_persist_d23(chain):
 
 
 def test_merge_is_the_int32_maximum_of_every_looped_copy_d25(chain):
+    """IQ defect D25: label maps were merged in their unsigned type, which can overflow.
+
+    The merge is the voxel-wise maximum computed in int32 over every looped copy.
+    """
     service, run_id = chain
     a = np.zeros(GRID.spatial_shape, np.uint8)
     a[1, :5, :5] = 200

@@ -36,6 +36,8 @@ def go(service, run_id, transition, viewer=None):
 
 
 def test_restore_uses_navigation_order_not_file_order(make, tmp_path):
+    """IQ defect D24: the previous image state was looked up in XML (file) order, not navigation order,
+    so under randomisation a page restored the state of a page the reader had not seen yet."""
     service, session, path = service_for(
         make, tmp_path,
         make.page("A", page_group=1, images=(ct(),)),

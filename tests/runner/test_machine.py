@@ -163,6 +163,22 @@ def test_finish_locks_the_run_and_review_only_navigates(linear):
             go(state, transition)
 
 
+def test_review_transition_returns_to_entry_one_only_in_review(linear):
+    """C1 ``transition="review"``: in a complete run it goes back to entry 1; exit/autosave stay put."""
+    state = new_run(linear, None)
+    with pytest.raises(RunnerStateError) as info:
+        go(state, "review")
+    assert info.value.code == "HTTP422"
+    for transition in ("next", "next", "next", "finish"):
+        state = go(state, transition, YES)
+    assert state.run_complete and state.position == 4
+    for transition in ("exit", "autosave"):
+        state = go(state, transition, {1: ["garbage"]})
+        assert state.position == 4 and state.last is None
+    state = go(state, "review")
+    assert state.position == 1 and state.last is None and not editable(state)
+
+
 def test_read_only_revisit_without_allow_multiple_response(linear):
     state = go(new_run(linear, None), "next", YES)
     state = go(state, "next", YES)

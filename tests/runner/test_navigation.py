@@ -98,6 +98,10 @@ def test_example_with_permutation_3_1_2(make):
 
 
 def test_forced_list_missing_groups_are_appended(make):
+    """IQ defect: page groups not listed in RandomizedPageGroupIndices were dropped from the quiz.
+
+    Here every group the list leaves out is appended (file order), so no page is lost (reading-flow §3.2).
+    """
     forced = _example(make, randomized_page_group_indices=(3,))
     order = group_order(forced, "anyone")
     assert order is not None and order.order == (0, 3, 1, 2) and order.algorithm == "forced" and order.seed is None
@@ -112,6 +116,7 @@ def test_forced_list_skips_zero_unknown_and_duplicates(make):
 
 
 def test_seeded_order_keeps_group_zero_first_and_drops_nothing(make):
+    """IQ defect: randomisation could drop page groups; the seeded order keeps group 0 first and every page."""
     session = _example(make, sha256=SHA)
     order = group_order(session, "alice")
     assert order is not None and order.algorithm == "fy-sha256-v1"

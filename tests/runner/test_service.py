@@ -200,9 +200,13 @@ def test_finish_then_review(study, tmp_path):
     restarted = ReadingService(session, path, tmp_path / "out")
     login = restarted.login("alice")
     assert login["complete"] and login["resumed"] and login["nav_position"] == 1
+    state_bytes = (meta(tmp_path) / "state.json").read_bytes()
     moved = submit(restarted, run_id, "next", {"1": ["Y", "Y"]})
     assert moved["nav_position"] == 2 and not moved["editable"]
+    assert submit(restarted, run_id, "exit", {"1": ["N", "N"]})["nav_position"] == 2
+    assert submit(restarted, run_id, "review", {})["nav_position"] == 1
     assert (meta(tmp_path) / "responses.csv").stat().st_size == size
+    assert (meta(tmp_path) / "state.json").read_bytes() == state_bytes  # review writes no state
     assert len(json.loads((meta(tmp_path) / "state.json").read_text())["logins"]) == 1  # none while complete
 
 

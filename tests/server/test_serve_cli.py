@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from sessionkit.cli import main
@@ -33,3 +35,17 @@ def test_serve_refuses_a_public_bind_without_a_token(tmp_path: Path) -> None:
     assert "--access-token" in result.output
     short = CliRunner().invoke(main, [*args, "--host", "0.0.0.0", "--access-token", "abc"])
     assert short.exit_code == 2 and "at least 8" in short.output
+
+
+def test_serve_passes_the_idle_timeout_to_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--idle-timeout MINUTES`` (default 10) reaches the app, which tells the browser (reading-flow §4)."""
+    import sessionkit.server
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(sessionkit.server, "serve", lambda *args, **kwargs: calls.append(kwargs))
+    args = ["serve", str(SESSION), "--images-root", str(IMAGES_ROOT), "--out", str(tmp_path / "runs")]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert CliRunner().invoke(main, [*args, "--idle-timeout", "2.5"]).exit_code == 0
+    assert [call["idle_timeout_minutes"] for call in calls] == [10.0, 2.5]
+    refused = CliRunner().invoke(main, [*args, "--idle-timeout", "-1"])
+    assert refused.exit_code == 2 and "--idle-timeout" in refused.output

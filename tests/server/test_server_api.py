@@ -73,6 +73,24 @@ def test_healthz_and_info(client: TestClient) -> None:
     info = client.get("/api/info").json()
     assert info["access_token_required"] is False
     assert info["version"]
+    assert info["idle_timeout_s"] == 600  # reading-flow §4: idle autosave after 10 minutes by default
+
+
+def test_info_reports_the_idle_timeout(tmp_path: Path) -> None:
+    app = create_app(SESSION, images_root=IMAGES_ROOT, results_root=tmp_path / "runs", idle_timeout_minutes=0.5)
+    assert TestClient(app).get("/api/info").json()["idle_timeout_s"] == 30
+
+
+def test_exit_saves_partially_and_review_only_navigates(client: TestClient) -> None:
+    """Save & exit (§4) logs partial answers as ``exit``; a complete run is review: nothing written (§13)."""
+    run_id = _login(client)["run_id"]
+    page = _page(client, run_id)
+    assert _submit(client, run_id, page, "exit", {"2": ["Y", "N"]}).status_code == 200
+    exits = [r for r in _responses(client, run_id) if r["event"] == "exit"]
+    assert {(r["question_id"], r["value"]) for r in exits} >= {("1.1.2", "Y"), ("1.1.2", "N")}
+    assert all(r["qs_completion"] == "partial" and r["page_complete"] == "N" for r in exits)
+    refused = _submit(client, run_id, _page(client, run_id), "review", {})
+    assert refused.status_code == 422 and refused.json()["code"] == "HTTP422"
 
 
 def test_static_viewer_is_served(client: TestClient) -> None:
@@ -238,6 +256,16 @@ def test_finish_completes_the_run_and_login_then_reports_complete(client: TestCl
     assert _login(client)["complete"] is True
     events = [r["event"] for r in _responses(client, run_id)]
     assert events[-2:] == ["finish", "finish"]
+    # Review (§13, C1): read-only, navigation only (next/previous/review), nothing written.
+    meta = client.app.state.api.service.run_dir(run_id) / ".sessionkit"  # type: ignore[attr-defined]
+    before = {name: (meta / name).read_bytes() for name in ("responses.csv", "state.json")}
+    review = _page(client, run_id)
+    assert review["nav_position"] == 1 and review["editable"] is False and review["scene"] is not None
+    moved = _submit(client, run_id, review, "next", {"2": ["N", "Y"]}).json()
+    assert moved["nav_position"] == 2 and moved["editable"] is False
+    back = _submit(client, run_id, moved, "review", {}).json()
+    assert back["nav_position"] == 1
+    assert {name: (meta / name).read_bytes() for name in before} == before
 
 
 def test_access_token_guards_every_api_call(tmp_path: Path) -> None:
