@@ -38,9 +38,8 @@
 
   const $ = (id) => document.getElementById(id);
   const D = window.sessionkitDisplay; // display attributes (display.js)
+  const { chooseWith, confirmWith, watchIdle } = window.sessionkitUi; // dialogs, idle watch (ui.js)
 
-  /** Niivue's slice types for the session's DefaultOrientation values. */
-  const SLICE_TYPE = { Axial: 0, Coronal: 1, Sagittal: 2 };
 
   /** Grid cells of each layout, in reading order (positions mirror Slicer's layouts). */
   const LAYOUT_CELLS = {
@@ -48,19 +47,6 @@
     TwoOverTwo: ["Red", "Yellow", "Green", "Slice4"],
     OneUpRedSlice: ["Red"],
     SideBySideRedYellow: ["Red", "Yellow"],
-  };
-
-  /** Slicer colour-table names with a close Niivue colormap; anything else is shown in gray. */
-  const COLORMAPS = {
-    Grey: "gray", Iron: "hotiron", Rainbow: "jet", FullRainbow: "jet", Ocean: "winter",
-    Red: "red", Green: "green", Blue: "blue", "PET-Heat": "hot", Viridis: "viridis",
-    Magma: "magma", Inferno: "inferno", Plasma: "plasma", Cividis: "cividis",
-    Warm1: "warm", Warm2: "warm", Warm3: "warm", Cool1: "cool", Cool2: "cool", Cool3: "cool",
-    WarmShade1: "warm", WarmShade2: "warm", WarmShade3: "warm", WarmTint1: "warm", WarmTint2: "warm",
-    WarmTint3: "warm", CoolShade1: "cool", CoolShade2: "cool", CoolShade3: "cool", CoolTint1: "cool",
-    CoolTint2: "cool", CoolTint3: "cool", Yellow: "gold", Magenta: "violet", fMRI: "redyell",
-    fMRIPA: "redyell", "PET-Rainbow": "nih", ColdToHotRainbow: "jet", DivergingBlueRed: "blue2red",
-    InvertedGrey: "sk_inverted_grey", // registered by display.js
   };
 
   /** sessionStorage key of the signed-in reader id (per tab; cleared when the tab closes). */
@@ -126,6 +112,7 @@
     try {
       const info = await api("GET", "/api/info");
       hook.version = info.version;
+      hook.idleTimeoutS = Number(info.idle_timeout_s) || 0;
       $("token-row").hidden = !info.access_token_required;
       $("access-token").required = info.access_token_required;
     } catch (err) {
@@ -225,6 +212,10 @@
     $("finish-button").hidden = !data.is_last || Boolean(data.complete);
     $("finish-button").disabled = busy;
     $("repeat-button").hidden = !data.can_repeat;
+    $("exit-button").hidden = Boolean(data.complete); // Save & exit: always, except in review (§4)
+    $("exit-button").disabled = busy;
+    $("review-button").hidden = !data.complete || data.nav_position === 1; // review: back to entry 1
+    $("review-button").disabled = busy;
     $("repeat-button").disabled = busy;
     const bookmark = data.bookmark;
     $("bookmark-button").hidden = !bookmark;
@@ -422,17 +413,6 @@
   // ---------------------------------------------------------------------------------------------
   // Submissions
 
-  /** Shows a modal question; resolves true when the reader confirms. */
-  function confirmWith(text, okLabel) {
-    const dialog = $("confirm-dialog");
-    $("confirm-text").textContent = text;
-    $("confirm-ok").textContent = okLabel;
-    return new Promise((resolve) => {
-      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
-      dialog.showModal();
-    });
-  }
-
   /** Sends one transition with the current answers; on success shows the new position. */
   async function submit(transition) {
     if (state.busy || !state.current) return;
@@ -456,7 +436,10 @@
       }
     }
     const editable = Boolean(state.current.editable);
-    await D.leaveInteractionLog("Leaving Page --" + transition.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()));
+    const staying = transition === "autosave"; // idle autosave: same page, nothing re-rendered
+    if (!staying) {
+      await D.leaveInteractionLog("Leaving Page --" + transition.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase()));
+    }
     if (editable) setSaved("saving", "Saving…");
     let result;
     try {
@@ -476,7 +459,7 @@
         return;
       }
       if (!result) {
-        D.startInteractionLog(state.current, state.views, postInteraction);
+        if (!staying) D.startInteractionLog(state.current, state.views, postInteraction);
         hook.lastError = { code: err.code, message: err.message };
         if (editable) setSaved("failed", "Not saved");
         showMessage(describeError(err));
@@ -487,9 +470,18 @@
       }
     }
     if (editable) setSaved("saved", "Saved " + new Date().toLocaleTimeString());
+    state.busy = false;
+    if (transition === "exit") return showSignedOut();
+    if (staying) {
+      state.current.state_version = result.state_version; // the form keeps the reader's text as typed
+      showNotice("Your answers were saved automatically at " + new Date().toLocaleTimeString() +
+        " because there was no activity.");
+      updateControls();
+      return;
+    }
+    D.restoreLayout(state.views); // viewing modes were captured in viewer_state; the layout comes back (§4)
     $("banner").hidden = true; // "resuming" is old news once the reader moves
     state.current = result;
-    state.busy = false;
     try {
       await loadPage();
     } catch (err) {
@@ -543,6 +535,29 @@
     }
   }
 
+  /** After Save & exit: the viewports go, the tab forgets the reader, the signed-out screen shows. */
+  function showSignedOut() {
+    sessionStorage.removeItem(READER_KEY);
+    disposeViews();
+    state.shownPageIndex = null;
+    state.current = null;
+    $("reading-screen").hidden = true;
+    $("signout-button").hidden = true;
+    $("reader").textContent = "";
+    $("signedout-screen").hidden = false;
+  }
+
+  function showNotice(text) {
+    $("notice").textContent = text;
+    $("notice").hidden = false;
+  }
+
+  /** Idle-timeout autosave (reading-flow §4): an unsaved draft is saved, no confirmation; a notice says so. */
+  function autosaveWhenIdle() {
+    const data = state.current;
+    if (data && data.editable && !state.busy && $("saved").dataset.state === "draft") submit("autosave");
+  }
+
   /** Back to the sign-in form (a shared workstation's next reader must not resume this run). */
   function signOut() {
     sessionStorage.removeItem(READER_KEY);
@@ -581,8 +596,20 @@
     $("question-form").addEventListener("submit", (event) => event.preventDefault());
     window.addEventListener("pagehide", autosaveOnHide);
     $("previous-button").addEventListener("click", () => submit("previous"));
-    $("next-button").addEventListener("click", () => submit("next"));
+    $("next-button").addEventListener("click", async () => {
+      if (!(state.current || {}).can_repeat) return submit("next");
+      // IQ asks on Next whenever Repeat is available here (reading-flow §4, Next row).
+      const choice = await chooseWith("Repeat this page for another finding, or continue?", "Continue", "Repeat");
+      if (choice !== "cancel") submit(choice === "alt" ? "repeat" : "next");
+    });
+    $("exit-button").addEventListener("click", async () => {
+      if (await confirmWith("Leave now? Your answers are saved and you can resume later.", "Save & exit")) {
+        submit("exit");
+      }
+    });
+    $("signin-again").addEventListener("click", () => window.location.reload());
     $("bookmark-button").addEventListener("click", () => submit("goto_bookmark"));
+    $("review-button").addEventListener("click", () => submit("review"));
     $("signout-button").addEventListener("click", signOut);
     $("finish-button").addEventListener("click", async () => {
       if (await confirmWith("Finish the session and lock your answers?", "Finish")) submit("finish");
@@ -669,21 +696,6 @@
     return { element: element, body: body, canvas: canvas };
   }
 
-  /** Niivue loadVolumes entry for one scene layer. */
-  function volumeEntry(layer, name) {
-    const opacity = layer.kind === "labelmap" ? D.labelOpacity(layer, state.current) : layer.opacity;
-    const entry = { url: layer.url, name: name, opacity: opacity };
-    if (layer.kind === "volume") {
-      entry.colormap = COLORMAPS[layer.colormap] || "gray";
-      if (layer.window_level) {
-        const [window_, level] = layer.window_level;
-        entry.cal_min = level - window_ / 2;
-        entry.cal_max = level + window_ / 2;
-      }
-    }
-    return entry;
-  }
-
   /** Creates the Niivue instance of one viewport and loads its layers (background first). */
   async function loadView(view, cell, generation) {
     try {
@@ -701,13 +713,13 @@
       await nv.attachTo(cell.canvas.id);
       D.configure(nv, view, state.current);
       nv.setRadiologicalConvention(true);
-      nv.setSliceType(SLICE_TYPE[view.orientation] ?? 0);
+      nv.setSliceType(D.SLICE_TYPE[view.orientation] ?? 0);
       // Label colour tables must be set before the volume reaches the GPU (saves one upload).
       const labelTables = {};
       const entries = view.layers.map((layer, i) => {
         const name = i + "-" + layer.volume_key + ".nii.gz";
         if (layer.kind === "labelmap" && layer.colormap_label) labelTables[name] = layer.colormap_label;
-        return volumeEntry(layer, name);
+        return D.volumeEntry(layer, name, state.current);
       });
       nv.addEventListener("volumeAddedFromUrl", (event) => {
         const table = labelTables[event.detail.imageOptions.name];
@@ -722,6 +734,7 @@
       const background = view.layers[0] || {};
       const shown = { destination: view.destination, orientation: view.orientation, imageId: background.image_id, nv: nv, initial: initial };
       D.frameSlider(shown, cell.body);
+      D.viewModeControl(shown, cell.element);
       return shown;
     } catch (err) {
       hook.lastError = { code: "viewer", message: String(err) };
@@ -778,5 +791,6 @@
   // ---------------------------------------------------------------------------------------------
 
   bindControls();
+  watchIdle(() => (hook.idleTimeoutS || 0) * 1000, autosaveWhenIdle);
   initLogin();
 })();

@@ -7,7 +7,9 @@
  * - applyInitialView(nv, view, page): window/level (restored > WindowLevel > automatic), ZoomFactor
  *   and PanOrigin (LPS mm) from the viewport's Background (D7), slice offset (restored > InitialSliceOffset
  *   > volume centre), VolumeSequence frame.
- * - viewState(view): what a submission records for one viewport (reading-flow §12).
+ * - volumeEntry(layer, name, page): Niivue loadVolumes entry (colormap from the Slicer ColorTable name).
+ * - viewState(view): what a submission records for one viewport (reading-flow §12), viewing mode included.
+ * - viewModeControl / setViewMode / restoreLayout: alternate view modes ("3 Planes", "1 Plane ...").
  * - linkViews(views): LinkViews="Y" through Niivue's broadcastTo.
  * - frameSlider(view, body): slider for 4-D volumes.
  * - interaction: UserInteractionLog="Y" pages post every view change (corner geometry) to the server,
@@ -19,6 +21,22 @@
 
   /** Axis (RAS, mm) along which each orientation's slice offset is measured (Slicer's slice offset). */
   const NORMAL_AXIS = { Sagittal: 0, Coronal: 1, Axial: 2 };
+
+  /** Niivue's slice types for the session's DefaultOrientation values. */
+  const SLICE_TYPE = { Axial: 0, Coronal: 1, Sagittal: 2 };
+
+  /** Slicer colour-table names with a close Niivue colormap; anything else is shown in gray. */
+  const COLORMAPS = {
+    Grey: "gray", Iron: "hotiron", Rainbow: "jet", FullRainbow: "jet", Ocean: "winter",
+    Red: "red", Green: "green", Blue: "blue", "PET-Heat": "hot", Viridis: "viridis",
+    Magma: "magma", Inferno: "inferno", Plasma: "plasma", Cividis: "cividis",
+    Warm1: "warm", Warm2: "warm", Warm3: "warm", Cool1: "cool", Cool2: "cool", Cool3: "cool",
+    WarmShade1: "warm", WarmShade2: "warm", WarmShade3: "warm", WarmTint1: "warm", WarmTint2: "warm",
+    WarmTint3: "warm", CoolShade1: "cool", CoolShade2: "cool", CoolShade3: "cool", CoolTint1: "cool",
+    CoolTint2: "cool", CoolTint3: "cool", Yellow: "gold", Magenta: "violet", fMRI: "redyell",
+    fMRIPA: "redyell", "PET-Rainbow": "nih", ColdToHotRainbow: "jet", DivergingBlueRed: "blue2red",
+    InvertedGrey: "sk_inverted_grey", // registered by display.js
+  };
 
   /** Opacity of a label layer's interior in Outline mode (below one 8-bit step: invisible). */
   const OUTLINE_INTERIOR_OPACITY = 0.001;
@@ -49,6 +67,21 @@
    */
   function labelOpacity(layer, page) {
     return outlineMode(page) ? OUTLINE_INTERIOR_OPACITY : layer.opacity;
+  }
+
+  /** Niivue loadVolumes entry for one scene layer. */
+  function volumeEntry(layer, name, page) {
+    const opacity = layer.kind === "labelmap" ? labelOpacity(layer, page) : layer.opacity;
+    const entry = { url: layer.url, name: name, opacity: opacity };
+    if (layer.kind === "volume") {
+      entry.colormap = COLORMAPS[layer.colormap] || "gray";
+      if (layer.window_level) {
+        const [window_, level] = layer.window_level;
+        entry.cal_min = level - window_ / 2;
+        entry.cal_max = level + window_ / 2;
+      }
+    }
+    return entry;
   }
 
   function setWindowLevel(volume, window_, level) {
@@ -121,21 +154,68 @@
     }
   }
 
+  /**
+   * What a submission records for one viewport (reading-flow §12). In a "1 Plane" mode the orientation
+   * is the plane shown and the slice offset is measured along its normal; "3 Planes" keeps the
+   * viewport's own orientation.
+   */
   function viewState(view) {
     const nv = view.nv;
     const back = nv.volumes[0];
     const mm = nv.frac2mm(nv.scene.crosshairPos);
+    const orientation = shownOrientation(view);
     return {
       destination: view.destination,
       image_id: view.imageId,
-      orientation: view.orientation,
-      slice_offset: mm[NORMAL_AXIS[view.orientation] ?? 2],
+      orientation: orientation,
+      slice_offset: mm[NORMAL_AXIS[orientation] ?? 2],
       window: back ? back.cal_max - back.cal_min : null,
       level: back ? (back.cal_max + back.cal_min) / 2 : null,
       zoom: nv.scene.pan2Dxyzmm[3],
-      viewing_mode: "Default",
+      viewing_mode: view.viewingMode || "Default",
       frame: back && back.nFrame4D > 1 ? back.frame4D : null,
     };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Alternate view modes (reading-flow §4 common rules, §12; IQ's "3 Planes" / "1 Plane" buttons)
+
+  /** Viewing modes a viewport offers; "Default" is the page layout's own orientation. */
+  const VIEW_MODES = ["Default", "3 Planes", "1 Plane Axial", "1 Plane Sagittal", "1 Plane Coronal"];
+
+  /** The orientation whose slices a viewport shows: the plane of a "1 Plane" mode, else its own. */
+  function shownOrientation(view) {
+    const mode = view.viewingMode || "Default";
+    return mode.startsWith("1 Plane ") ? mode.slice("1 Plane ".length) : view.orientation;
+  }
+
+  /** Switches one viewport to `mode` (Niivue multiplanar for "3 Planes", one slice type otherwise). */
+  function setViewMode(view, mode) {
+    if (!VIEW_MODES.includes(mode)) throw new Error("unknown viewing mode " + mode);
+    view.viewingMode = mode;
+    const nv = view.nv;
+    nv.setSliceType(mode === "3 Planes" ? nv.sliceTypeMultiplanar : SLICE_TYPE[shownOrientation(view)] ?? 0);
+    if (view.modeSelect) view.modeSelect.value = mode;
+  }
+
+  /** A view-mode chooser in the viewport's title bar. */
+  function viewModeControl(view, cell) {
+    const select = document.createElement("select");
+    select.className = "view-mode";
+    select.id = "view-mode-" + view.destination;
+    select.setAttribute("aria-label", "View mode of the " + view.destination + " viewport");
+    for (const mode of VIEW_MODES) select.add(new Option(mode, mode));
+    view.viewingMode = "Default";
+    view.modeSelect = select;
+    select.addEventListener("change", () => setViewMode(view, select.value));
+    cell.querySelector(".viewport-label").appendChild(select);
+  }
+
+  /** The page layout back (every viewport to "Default"), after its state was captured (§4). */
+  function restoreLayout(views) {
+    for (const view of views) {
+      if ((view.viewingMode || "Default") !== "Default") setViewMode(view, "Default");
+    }
   }
 
   function linkViews(views) {
@@ -313,6 +393,12 @@
 
   window.sessionkitDisplay = {
     NORMAL_AXIS,
+    SLICE_TYPE,
+    VIEW_MODES,
+    volumeEntry,
+    setViewMode,
+    viewModeControl,
+    restoreLayout,
     configure,
     labelOpacity,
     applyInitialView,

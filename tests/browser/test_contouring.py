@@ -438,6 +438,7 @@ def test_each_repetition_has_its_own_drawing(browser: Any, start_server: Any, tm
     _stroke(page, "Red", *second)
     page.check("#q1-o1")
     page.click("#next-button")
+    page.click("#confirm-ok")  # "repeat this page or continue?" (reading-flow §4): Continue
     page.wait_for_function("window.sessionkit.state.current.page_id === 'End' && !window.sessionkit.state.busy")
     page.wait_for_selector("#drawing-tools", state="hidden")  # no segment editor on this page
 

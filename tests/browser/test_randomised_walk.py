@@ -177,8 +177,8 @@ def test_randomised_walk_with_loop_bookmark_and_two_server_kills(
         elif current["is_last"]:
             current = _act(page, "#finish-button", confirm=True)
             break
-        else:
-            current = _act(page, "#next-button")
+        else:  # on the Loop page, Next asks "repeat this page or continue?" (reading-flow §4): Continue
+            current = _act(page, "#next-button", confirm=current["can_repeat"])
     assert current["complete"] and kills == 2, (current, kills)
     assert not errors, errors
     assert page.evaluate("window.sessionkit.lastError") is None
