@@ -15,6 +15,10 @@
                                                     ``{uptime_ms, transition}``: appended to the page
                                                     instance's ``UserInteractionLog.csv`` when the page
                                                     has ``UserInteractionLog="Y"``; ignored otherwise
+``POST /api/runs/{run_id}/view-mode``               ``{destination, viewing_mode, viewer_state}``: a
+                                                    viewport switched view mode; the viewer state
+                                                    captured just before the switch goes to
+                                                    ``events.jsonl`` (kind ``view_mode``, §12)
 =================================================  ==================================================
 
 Button actions never run code named by the session: the option's file name selects one of the
@@ -192,6 +196,30 @@ async def interaction(request: Request) -> Response:
     return JSONResponse({"logged": len(rows)})
 
 
+#: Viewing modes of a viewport (reading-flow §12; IQ's "3 Planes" and "1 Plane" buttons).
+VIEWING_MODES = frozenset({"Default", "3 Planes", "1 Plane Axial", "1 Plane Sagittal", "1 Plane Coronal"})
+
+
+async def view_mode(request: Request) -> Response:
+    """``POST /api/runs/{run_id}/view-mode``: record a view-mode switch and the state captured before it.
+
+    ``viewer_state`` is the viewer state of every viewport just before the switch (the submission's
+    shape, reading-flow §12); it is appended to ``events.jsonl`` as kind ``view_mode`` and is not used
+    for restoring (only submissions are). Answers ``{"logged": true}``.
+    """
+    api = request.app.state.api
+    run_id = api._run_id(request)
+    body = await _body(request)
+    destination, mode, state = body.get("destination"), body.get("viewing_mode"), body.get("viewer_state")
+    if not isinstance(destination, str) or mode not in VIEWING_MODES or not isinstance(state, dict):
+        raise RequestError(
+            f"bad view-mode switch {destination!r} -> {mode!r}", 400, f"viewing_mode is one of {sorted(VIEWING_MODES)}"
+        )
+    details = {"destination": destination[:20], "viewing_mode": mode, "viewer_state": state}
+    await run_in_threadpool(api.service.log_event, run_id, "view_mode", details)
+    return JSONResponse({"logged": True})
+
+
 def _guarded(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
     """``handler`` behind the ``ReaderApi`` token check and error mapping (looked up per request)."""
 
@@ -207,4 +235,5 @@ PAGE_EXTRA_ROUTES: list[Route] = [
     Route("/api/runs/{run_id}/pictures/{question:int}/{option:int}", _guarded(picture), methods=["GET"]),
     Route("/api/runs/{run_id}/button", _guarded(button), methods=["POST"]),
     Route("/api/runs/{run_id}/interaction", _guarded(interaction), methods=["POST"]),
+    Route("/api/runs/{run_id}/view-mode", _guarded(view_mode), methods=["POST"]),
 ]

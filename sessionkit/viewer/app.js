@@ -572,6 +572,7 @@
       state_version: data.state_version,
       transition: "autosave",
       answers: collectAnswers(),
+      viewer_state: viewerState(), // captured without restoring the layout (§4)
       client: clientString(),
       started_at: state.startedAt,
     });
@@ -647,7 +648,7 @@
     state.views = loaded;
     if (window.sessionkitDrawing) await window.sessionkitDrawing.pageShown(state.current, loaded);
     if (generation !== state.sceneGeneration) return;
-    if (scene.link_views && loaded.length > 1) linkViews(loaded);
+    if (scene.link_views && loaded.length > 1) D.linkViews(loaded); // LinkViews="Y"
     D.startInteractionLog(state.current, loaded, postInteraction);
     await nextFrames(2);
     if (generation !== state.sceneGeneration) return;
@@ -730,11 +731,11 @@
         disposeNiivue(nv);
         return null;
       }
-      const initial = applyInitialView(nv, view);
+      const initial = D.applyInitialView(nv, view, state.current); // W/L, zoom, pan, slice, frame
       const background = view.layers[0] || {};
       const shown = { destination: view.destination, orientation: view.orientation, imageId: background.image_id, nv: nv, initial: initial };
       D.frameSlider(shown, cell.body);
-      D.viewModeControl(shown, cell.element);
+      D.viewModeControl(shown, cell.element, (mode) => postViewMode(view.destination, mode));
       return shown;
     } catch (err) {
       hook.lastError = { code: "viewer", message: String(err) };
@@ -743,14 +744,11 @@
     }
   }
 
-  /** Window/level, ZoomFactor, PanOrigin, slice offset and frame at display (display.js). */
-  function applyInitialView(nv, view) {
-    return D.applyInitialView(nv, view, state.current);
-  }
-
-  /** LinkViews="Y": scrolling, zoom and pan in one view move the others. */
-  function linkViews(views) {
-    D.linkViews(views);
+  /** A viewport is about to switch view mode: the state before it goes to events.jsonl (§12; editable only). */
+  function postViewMode(destination, mode) {
+    if (!state.current || !state.current.editable) return;
+    const body = { destination: destination, viewing_mode: mode, viewer_state: viewerState() };
+    api("POST", "/api/runs/" + encodeURIComponent(state.runId) + "/view-mode", body).catch(() => {});
   }
 
   /** Window, level, slice offset (mm), orientation, destination, viewing mode of every viewport (§12). */

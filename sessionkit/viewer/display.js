@@ -198,8 +198,8 @@
     if (view.modeSelect) view.modeSelect.value = mode;
   }
 
-  /** A view-mode chooser in the viewport's title bar. */
-  function viewModeControl(view, cell) {
+  /** A view-mode chooser in the viewport's title bar; onSwitch(mode) runs just before each switch. */
+  function viewModeControl(view, cell, onSwitch) {
     const select = document.createElement("select");
     select.className = "view-mode";
     select.id = "view-mode-" + view.destination;
@@ -207,7 +207,10 @@
     for (const mode of VIEW_MODES) select.add(new Option(mode, mode));
     view.viewingMode = "Default";
     view.modeSelect = select;
-    select.addEventListener("change", () => setViewMode(view, select.value));
+    select.addEventListener("change", () => {
+      if (onSwitch) onSwitch(select.value); // the state before the switch is captured first (§12)
+      setViewMode(view, select.value);
+    });
     cell.querySelector(".viewport-label").appendChild(select);
   }
 

@@ -129,6 +129,8 @@ def test_save_exit_resume_repeat_choice_view_modes_and_idle_autosave(
         ("Lesion", "No", "Y", "N"),
     ]
     assert _viewer_states(out)[-1]["viewing_mode"] == "3 Planes"  # captured without restoring
+    switch = next(e for e in _events(out) if e["kind"] == "view_mode")  # state captured before the switch
+    assert switch["viewing_mode"] == "3 Planes" and switch["viewer_state"]["views"][0]["viewing_mode"] == "Default"
 
     # Sign in again: resumes on the same page with the answer; the viewport starts in Default.
     page.click("#signin-again")

@@ -130,3 +130,16 @@ def test_interaction_rows_on_logging_pages_only(client: TestClient, tmp_path: Pa
     assert client.get(f"/api/runs/{run_id}/page").json()["page_id"] == "P2"
     off = client.post(f"/api/runs/{run_id}/interaction", json={"uptime_ms": 1, "transition": "Leaving Page --Next"})
     assert off.json() == {"logged": 0} and not list((tmp_path / "runs").rglob("PgGroup2_*/UserInteractionLog.csv"))
+
+
+def test_view_mode_switch_logs_the_state_captured_before_it(client: TestClient, tmp_path: Path) -> None:
+    """Reading-flow §12: the viewer state is captured before an alternate view mode (events.jsonl)."""
+    run_id = _login(client)
+    before = {"views": [{"destination": "Red", "orientation": "Axial", "viewing_mode": "Default", "slice_offset": 3.0}]}
+    body = {"destination": "Red", "viewing_mode": "3 Planes", "viewer_state": before}
+    assert client.post(f"/api/runs/{run_id}/view-mode", json=body).json() == {"logged": True}
+    for bad in ({**body, "viewing_mode": "4 Planes"}, {**body, "viewer_state": None}, {"viewing_mode": "Default"}):
+        assert client.post(f"/api/runs/{run_id}/view-mode", json=bad).status_code == 400
+    events = (tmp_path / "runs" / "reader01" / "session" / ".sessionkit" / "events.jsonl").read_text()
+    logged = [json.loads(line) for line in events.splitlines() if '"view_mode"' in line]
+    assert len(logged) == 1 and logged[0]["viewing_mode"] == "3 Planes" and logged[0]["viewer_state"] == before
