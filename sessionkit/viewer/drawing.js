@@ -11,6 +11,12 @@
  * before every transition (app.js awaits beforeTransition). "Contour saved hh:mm:ss" only after the
  * server acknowledged (it fsyncs the .nrrd and the annotations.csv row before answering).
  *
+ * Display: the session's ContourVisibility (default Outline, D1) picks outline or fill; Niivue draws an
+ * outline through drawRimOpacity (edge pixels of each label get that alpha) with a nearly transparent
+ * interior (drawOpacity 0.001: at 0 Niivue skips the drawing, rims included). Each segment's opacity
+ * is the alpha of its entry in the draw colormap (0 hides it); in outline mode the rim alpha is one
+ * value for all segments, so per-segment opacity there only hides (0) or shows.
+ *
  * app.js calls window.sessionkitDrawing at three points: pageShown(data, views) when a position is
  * shown, beforeTransition(transition, confirm) before a submission, pageLeft() when viewports go.
  */
@@ -19,6 +25,7 @@
 
   const AUTOSAVE_MS = 30000;
   const UNDO_LIMIT = 100; // strokes kept per image
+  const OUTLINE_INTERIOR_OPACITY = 0.001; // below one 8-bit step, but not 0 (see above)
 
   /** Tools, their keys and Niivue pen settings (value null: the selected segment). */
   const TOOLS = [
@@ -36,7 +43,9 @@
     tool: "paint",
     segment: null, // selected label value
     hidden: new Set(), // label values not shown
+    segmentOpacity: new Map(), // label value -> 0..1 (absent: 1)
     shown: true,
+    outline: true, // ContourVisibility="Outline" (D1); O toggles
     opacity: 0.8,
     radiusMm: null,
     spacing: 1, // smallest voxel spacing (mm) of the drawable images
@@ -71,6 +80,8 @@
     ctx.editable = Boolean(data.editable);
     ctx.segment = drawing.segments.length ? drawing.segments[0].value : 1;
     ctx.hidden = new Set();
+    ctx.segmentOpacity = new Map();
+    ctx.outline = !data.scene || data.scene.contour_visibility !== "Fill";
     for (const view of targets) {
       if (!ctx.images.has(view.imageId)) ctx.images.set(view.imageId, makeRecord(view.imageId));
       ctx.images.get(view.imageId).nvs.push(view.nv);
@@ -363,11 +374,15 @@
       lut.R.push(segment.color[0]);
       lut.G.push(segment.color[1]);
       lut.B.push(segment.color[2]);
-      lut.A.push(ctx.hidden.has(segment.value) ? 0 : 255);
+      lut.A.push(ctx.hidden.has(segment.value) ? 0 : Math.round(255 * segmentOpacity(segment.value)));
       lut.I.push(segment.value);
       lut.labels.push(segment.name);
     }
     return lut;
+  }
+
+  function segmentOpacity(value) {
+    return ctx.segmentOpacity.has(value) ? ctx.segmentOpacity.get(value) : 1;
   }
 
   /** Pushes tool, pen, colours and opacity to every drawing viewport. */
@@ -376,7 +391,8 @@
     for (const record of ctx.images.values()) {
       for (const nv of record.nvs) {
         nv.setDrawColormap(lut);
-        nv.setDrawOpacity(ctx.shown ? ctx.opacity : 0);
+        nv.drawRimOpacity = ctx.outline ? ctx.opacity : -1;
+        nv.setDrawOpacity(ctx.shown ? (ctx.outline ? OUTLINE_INTERIOR_OPACITY : ctx.opacity) : 0);
         nv.opts.penSize = penSize();
         nv.drawFillOverwrites = true;
         nv.setDrawingEnabled(ctx.editable && ctx.tool !== "navigate");
@@ -471,15 +487,26 @@
       });
       const swatch = element("span", { className: "swatch" });
       swatch.style.background = "rgb(" + segment.color.slice(0, 3).join(",") + ")";
-      const visible = element("input", { type: "checkbox", checked: true, title: "show this segment" });
+      const visible = element("input", {
+        type: "checkbox", className: "segment-visible", checked: !ctx.hidden.has(segment.value), title: "show this segment",
+      });
       visible.addEventListener("change", () => {
         if (visible.checked) ctx.hidden.delete(segment.value);
         else ctx.hidden.add(segment.value);
         applySettings();
       });
+      const alpha = element("input", {
+        type: "range", className: "segment-opacity", min: "0", max: "1", step: "0.05",
+        value: String(segmentOpacity(segment.value)), title: "opacity of this segment",
+      });
+      alpha.style.width = "4rem";
+      alpha.addEventListener("input", () => {
+        ctx.segmentOpacity.set(segment.value, Number(alpha.value));
+        applySettings();
+      });
       const name = element("span", { className: "segment-name", textContent: segment.value + " " + segment.name });
       const key = i < 9 ? element("kbd", { textContent: String(i + 1) }) : "";
-      list.append(element("label", { className: "segment" }, [pick, swatch, name, key, visible]));
+      list.append(element("label", { className: "segment" }, [pick, swatch, name, key, visible, alpha]));
       list.lastChild.dataset.value = String(segment.value);
     });
     panel.append(list);
@@ -493,15 +520,21 @@
       ctx.opacity = Number(opacity.value);
       applySettings();
     });
+    const outline = element("input", { type: "checkbox", id: "drawing-outline", checked: ctx.outline });
+    outline.addEventListener("change", () => {
+      ctx.outline = outline.checked;
+      applySettings();
+    });
     panel.append(element("div", { className: "drawing-row" }, [
       element("label", {}, [show, " Show ", element("kbd", { textContent: "H" })]),
+      element("label", {}, [" ", outline, " Outline ", element("kbd", { textContent: "O" })]),
       element("label", {}, [" Opacity ", opacity]),
     ]));
     if (ctx.editable) {
       panel.append(element("p", {
         className: "hint",
         textContent: "Keys: N navigate, P paint, E erase, F fill, 1-9 segment, [ ] brush size, " +
-          "Ctrl+Z undo, Ctrl+Y redo, H show/hide. Saved every 30 s and before leaving the page.",
+          "Ctrl+Z undo, Ctrl+Y redo, H show/hide, O outline/fill. Saved every 30 s and before leaving the page.",
       }));
     }
   }
@@ -521,6 +554,8 @@
     if (radius) radius.value = String(ctx.radiusMm);
     const shown = $("drawing-shown");
     if (shown) shown.checked = ctx.shown;
+    const outline = $("drawing-outline");
+    if (outline) outline.checked = ctx.outline;
     renderHistory();
   }
 
@@ -550,6 +585,9 @@
       handled = false;
     } else if (key === "h") {
       ctx.shown = !ctx.shown;
+      applySettings();
+    } else if (key === "o") {
+      ctx.outline = !ctx.outline;
       applySettings();
     } else if (!ctx.editable) {
       handled = false;

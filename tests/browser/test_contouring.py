@@ -208,6 +208,36 @@ def _drawn_count(page: Any, value: int) -> int:
     )
 
 
+def _render_block(page: Any, first: tuple[int, int, int], last: tuple[int, int, int]) -> npt.NDArray[np.int16]:
+    """RGB pixels the Red (axial) viewport renders over voxels ``first``..``last`` of one slice.
+
+    The crosshair is moved to voxel (slice, 30, 40), outside the block, so its lines do not cross
+    it; the pixels are read with ``gl.readPixels`` right after ``drawScene`` (same task).
+    """
+    corners = [
+        [-float(v) if i < 2 else float(v) for i, v in enumerate((_affine() @ [*c, 1.0])[:3])] for c in (first, last)
+    ]
+    cross = [-float(v) if i < 2 else float(v) for i, v in enumerate((_affine() @ [first[0], 30, 40, 1.0])[:3])]
+    pixels = page.evaluate(
+        """([a, b, cross]) => {
+            const nv = window.sessionkit.state.views.find((v) => v.destination === "Red").nv;
+            nv.scene.crosshairPos = nv.mm2frac(cross);
+            nv.drawScene();
+            const pa = nv.frac2canvasPos(nv.mm2frac(a));
+            const pb = nv.frac2canvasPos(nv.mm2frac(b));
+            const x = Math.round(Math.min(pa[0], pb[0])), y = Math.round(Math.min(pa[1], pb[1]));
+            const w = Math.round(Math.abs(pb[0] - pa[0])) + 1, h = Math.round(Math.abs(pb[1] - pa[1])) + 1;
+            const gl = nv.gl;
+            const out = new Uint8Array(w * h * 4);
+            gl.readPixels(x, nv.canvas.height - y - h, w, h, gl.RGBA, gl.UNSIGNED_BYTE, out);
+            return [w, h, Array.from(out)];
+        }""",
+        [corners[0], corners[1], cross],
+    )
+    width, height, data = pixels
+    return np.array(data, dtype=np.int16).reshape(height, width, 4)[..., :3]
+
+
 def _save(page: Any) -> None:
     page.evaluate("window.sessionkitDrawing.saveNow()")
     page.wait_for_selector("#contour-saved[data-state='saved']", timeout=TIMEOUT_MS)
@@ -283,11 +313,45 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     page.keyboard.press("e")
     _stroke(page, "Red", (5, 8, 12), (5, 12, 12))
     page.keyboard.press("p")
-    # H hides the drawing (opacity 0) and shows it again.
+    # H hides the drawing (opacity 0) and shows it again; the session's ContourVisibility is absent,
+    # so Outline (D1): a nearly transparent interior and opaque rims.
+    box = ((8, 4, 4), (8, 16, 21))  # the filled rectangle (label 12, rows 5-15, columns 5-20) and a voxel around
     page.keyboard.press("h")
     assert page.evaluate("window.sessionkit.state.views.every((v) => v.nv.drawOpacity === 0)")
+    hidden = _render_block(page, *box)
     page.keyboard.press("h")
-    assert page.evaluate("window.sessionkit.state.views.every((v) => v.nv.drawOpacity > 0.5)")
+    assert page.evaluate(
+        "window.sessionkit.state.views.every((v) => v.nv.drawOpacity > 0 && v.nv.drawOpacity < 0.01 "
+        "&& v.nv.drawRimOpacity > 0.5)"
+    )
+    outline = np.abs(_render_block(page, *box) - hidden).max(axis=2) > 24
+    # O switches to fill: the whole rectangle is coloured; in outline mode only its border was.
+    page.keyboard.press("o")
+    assert page.evaluate(
+        "window.sessionkit.state.views.every((v) => v.nv.drawOpacity > 0.5 && v.nv.drawRimOpacity < 0)"
+    )
+    full = _render_block(page, *box)
+    filled = np.abs(full - hidden).max(axis=2) > 24
+    assert 0.6 < filled.mean() < 0.9, filled.mean()  # 11 x 16 of 13 x 18 voxel centres apart
+    assert 0 < outline.sum() < 0.5 * filled.sum(), (outline.sum(), filled.sum())
+    assert not outline[
+        outline.shape[0] // 2 - 2 : outline.shape[0] // 2 + 3, outline.shape[1] // 2 - 2 : outline.shape[1] // 2 + 3
+    ].any()
+    # Per-segment opacity (the alpha of the label's draw-colormap entry): vessel (12) at 0.5 blends half-way.
+    page.locator("#segment-list .segment[data-value='12'] .segment-opacity").fill("0.5")
+    half = _render_block(page, *box)
+    middle = (
+        slice(half.shape[0] // 2 - 2, half.shape[0] // 2 + 3),
+        slice(half.shape[1] // 2 - 2, half.shape[1] // 2 + 3),
+    )
+    ratio = np.abs(half[middle] - hidden[middle]).sum() / np.abs(full[middle] - hidden[middle]).sum()
+    assert 0.35 < ratio < 0.65, ratio
+    assert _drawn_count(page, 12) == 11 * 16  # display only: the drawing itself is unchanged
+    print(
+        "display (pixels changed, outline vs fill; half-opacity ratio):", int(outline.sum()), int(filled.sum()), ratio
+    )
+    page.locator("#segment-list .segment[data-value='12'] .segment-opacity").fill("1")
+    page.keyboard.press("o")
 
     started = time.monotonic()
     _save(page)
