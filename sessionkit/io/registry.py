@@ -11,11 +11,11 @@ from __future__ import annotations
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sessionkit.errors import ImageReadError, SegmentationError
 from sessionkit.geometry import ImageGrid
-from sessionkit.imaging import Segmentation, Volume
+from sessionkit.imaging import Segment, Segmentation, Volume
 from sessionkit.io._common import ColorTable, labelmap_segmentation, require_file
 from sessionkit.io.dicom_seg import SEG_SOP_CLASSES, read_dicom_seg, write_dicom_seg
 from sessionkit.io.dicom_series import (
@@ -30,7 +30,13 @@ from sessionkit.io.nifti import read_nifti, read_nifti_header, write_nifti
 from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, nrrd_is_rgb, read_nrrd, read_nrrd_header, write_nrrd
 from sessionkit.io.picture import is_picture, read_picture
 from sessionkit.io.rtstruct import RTSTRUCT_SOP_CLASS, read_rtstruct
-from sessionkit.io.seg_nrrd import is_segmentation_header, read_seg_nrrd, seg_nrrd_geometry, write_seg_nrrd
+from sessionkit.io.seg_nrrd import (
+    is_segmentation_header,
+    read_seg_nrrd,
+    seg_nrrd_geometry,
+    seg_nrrd_segments,
+    write_seg_nrrd,
+)
 from sessionkit.io.sliceomatic_tag import is_sliceomatic_tag, read_sliceomatic_tag
 
 Format = Literal[
@@ -61,6 +67,11 @@ class ImageHeader:
         Number of frames (1 for a 3-D image).
     frame_of_reference_uid : str or None
         DICOM FrameOfReferenceUID where the file carries one (validation rule SK808, C4).
+    segments : tuple of Segment or None
+        The file's segments where they are known without decoding label values: ``.seg.nrrd``
+        (from its ``Segment<N>_*`` header fields), and RTSTRUCT, DICOM SEG and SliceOmatic
+        ``.tag`` files (which :func:`read_header` reads whole). ``None`` otherwise (a label map's
+        segments come from the label values present: :func:`read_image`).
     """
 
     path: str
@@ -70,6 +81,7 @@ class ImageHeader:
     dtype: str
     frames: int = 1
     frame_of_reference_uid: str | None = None
+    segments: tuple[Segment, ...] | None = None
 
 
 def _is_nifti_magic(head: bytes) -> bool:
@@ -84,13 +96,19 @@ def sniff_format(path: str | Path) -> Format:
     ImageReadError
         If the file is missing or of a format no reader handles.
     """
+    return _sniff(path)[0]
+
+
+def _sniff(path: str | Path) -> tuple[Format, dict[str, Any] | None]:
+    """:func:`sniff_format` and, for NRRD files, the header it parsed to decide (so it is read once)."""
     if Path(path).is_dir():
-        return "dicom"
+        return "dicom", None
     file = require_file(path)
     with file.open("rb") as handle:
         head = handle.read(544)
     if head.startswith(b"NRRD"):
-        return "seg_nrrd" if is_segmentation_header(read_nrrd_header(file)) else "nrrd"
+        header = read_nrrd_header(file)
+        return ("seg_nrrd" if is_segmentation_header(header) else "nrrd"), header
     if head[:2] == b"\x1f\x8b":
         try:
             with gzip.open(file, "rb") as handle:
@@ -98,18 +116,18 @@ def sniff_format(path: str | Path) -> Format:
         except (OSError, EOFError) as exc:
             raise ImageReadError(f"{file}: broken gzip stream ({exc}); expected a .nii.gz image") from exc
     if _is_nifti_magic(head):
-        return "nifti"
+        return "nifti", None
     if looks_like_dicom(head):
         sop_class = sop_class_uid(file)
         if sop_class == RTSTRUCT_SOP_CLASS:
-            return "rtstruct"
-        return "dicom_seg" if sop_class in SEG_SOP_CLASSES else "dicom"
+            return "rtstruct", None
+        return ("dicom_seg" if sop_class in SEG_SOP_CLASSES else "dicom"), None
     if is_sliceomatic_tag(head):
-        return "sliceomatic_tag"
+        return "sliceomatic_tag", None
     if is_metaimage(head):
-        return "metaimage"
+        return "metaimage", None
     if is_picture(head):
-        return "picture"
+        return "picture", None
     found = f"first bytes {head[:8]!r}"
     raise ImageReadError(
         f"{file}: unsupported image format ({found}); expected NRRD (.nrrd/.nhdr), Slicer .seg.nrrd, "
@@ -229,21 +247,24 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
     """
     file = Path(path)
     _check_type(image_type, file)
-    fmt = "rtstruct" if image_type == "RTStruct" else sniff_format(file)
+    fmt, header = ("rtstruct", None) if image_type == "RTStruct" else _sniff(file)
     kind: Literal["volume", "segmentation"] = "segmentation" if image_type in _LABEL_TYPES else "volume"
     for_uid: str | None = None
+    segments: tuple[Segment, ...] | None = None
     if fmt in ("rtstruct", "dicom_seg"):
         # derived objects carry no grid of their own: read them onto their reference
         image = read_image(file, image_type=image_type)
         grid, dtype, frames, kind, for_uid = image.grid, "uint8", 1, "segmentation", image.frame_of_reference_uid
+        segments = image.segments if isinstance(image, Segmentation) else None
     elif fmt == "dicom":
         grid, for_uid, dtype, frames, _ = read_dicom_series_header(file)
     elif fmt == "sliceomatic_tag":
-        grid, dtype, frames, kind = read_sliceomatic_tag(file).grid, "uint8", 1, "segmentation"
-    elif fmt in ("nrrd", "seg_nrrd"):
-        header = read_nrrd_header(file)
+        tag = read_sliceomatic_tag(file)
+        grid, dtype, frames, kind, segments = tag.grid, "uint8", 1, "segmentation", tag.segments
+    elif header is not None:  # nrrd, seg_nrrd: the header sniffing parsed
         if fmt == "seg_nrrd":
             grid, frames, kind = seg_nrrd_geometry(header, str(file)), 1, "segmentation"
+            segments = seg_nrrd_segments(header)
         else:
             grid, other = nrrd_geometry(header, str(file))
             frames = 1 if other is None or nrrd_is_rgb(header, other) else int(header["sizes"][other])
@@ -255,7 +276,14 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
         grid, dtype_np, frames = read_nifti_header(file)
         dtype = str(dtype_np)
     return ImageHeader(
-        path=str(file), format=fmt, kind=kind, grid=grid, dtype=dtype, frames=frames, frame_of_reference_uid=for_uid
+        path=str(file),
+        format=fmt,
+        kind=kind,
+        grid=grid,
+        dtype=dtype,
+        frames=frames,
+        frame_of_reference_uid=for_uid,
+        segments=segments,
     )
 
 

@@ -17,6 +17,7 @@ of a grid whose index 0 sits at ``space origin``, and each segment is a layer wi
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from sessionkit.geometry import LPS_TO_RAS, ImageGrid
 from sessionkit.imaging import RGB, Segment, Segmentation
 from sessionkit.io._common import as_label_array, grid_from_ijk, ijk_affine, native, require_file
 from sessionkit.io.nrrd import nrrd_geometry, read_nrrd_header
+
+_SEGMENT_KEY = re.compile(r"^Segment([0-9]+)_(.+)")
 
 
 def _rgb(color: Any) -> RGB:
@@ -72,6 +75,56 @@ def seg_nrrd_geometry(header: dict[str, Any], source: str = "") -> ImageGrid:
     return grid_from_ijk(LPS_TO_RAS @ ijk_ras, tuple(sizes[:3]))
 
 
+def _segment_fields(header: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """``Segment<N>_<field>`` values by segment number ``N`` (ascending, as Slicer and slicerio order them)."""
+    fields: dict[int, dict[str, Any]] = {}
+    for key, value in header.items():
+        match = _SEGMENT_KEY.match(key)
+        if match:
+            fields.setdefault(int(match.group(1)), {})[match.group(2)] = value
+    return dict(sorted(fields.items()))
+
+
+def seg_nrrd_segments(header: dict[str, Any]) -> tuple[Segment, ...]:
+    """Segments of a ``.seg.nrrd`` from its header alone (current or legacy layout), no voxels read.
+
+    Parameters
+    ----------
+    header : dict
+        The file's NRRD header (:func:`~sessionkit.io.nrrd.read_nrrd_header`).
+
+    Returns
+    -------
+    tuple of Segment
+        As :func:`read_seg_nrrd` gives them: one per ``Segment<N>_*`` group in ascending ``N``;
+        ``segment_id`` (``_ID``, default ``Segment_<i+1>``), ``name`` (``_Name``, default the ID),
+        ``label_value`` (``_LabelValue``, default 1), ``layer`` (``_Layer``; default the segment's
+        position when the file has several layers, else 0), ``color`` (``_Color``, else
+        ``_DefaultColor``, RGB 0-255). Legacy files: one segment per volume of the last axis,
+        label value 1, layer = that index.
+    """
+    fields = _segment_fields(header)
+    legacy = _is_legacy(header)
+    sizes = [int(n) for n in header.get("sizes", [])]
+    count = sizes[3] if legacy and len(sizes) == 4 else len(fields)
+    numbers = range(count) if legacy else list(fields)
+    several_layers = legacy or (int(header.get("dimension", 3)) == 4 and len(sizes) == 4 and sizes[0] > 1)
+    segments = []
+    for index, number in enumerate(numbers):
+        info = fields.get(number, {})
+        segment_id = str(info.get("ID", f"Segment_{index + 1}"))
+        segments.append(
+            Segment(
+                segment_id=segment_id,
+                name=str(info.get("Name", segment_id)),
+                label_value=1 if legacy else int(info.get("LabelValue", 1)),
+                color=_rgb(info.get("Color", info.get("DefaultColor", "0.5 0.5 0.5"))),
+                layer=index if legacy else int(info.get("Layer", index if several_layers else 0)),
+            )
+        )
+    return tuple(segments)
+
+
 def read_seg_nrrd(path: str | Path) -> Segmentation:
     """Read a Slicer ``.seg.nrrd`` segmentation (current or legacy 4-D layout).
 
@@ -96,6 +149,7 @@ def read_seg_nrrd(path: str | Path) -> Segmentation:
     header = read_nrrd_header(file)
     if _is_legacy(header):
         return _read_legacy(file)
+    segments = seg_nrrd_segments(header)
     try:
         seg = slicerio.read_segmentation(str(file))
     except (OSError, ValueError, KeyError, nrrd.NRRDError) as exc:
@@ -107,19 +161,7 @@ def read_seg_nrrd(path: str | Path) -> Segmentation:
         raise ImageReadError(f"{file}: segmentation voxels have shape {voxels.shape}; expected 3-D or 4-D")
     grid = grid_from_ijk(seg["ijkToLPS"], voxels.shape[1:])
     layers = as_label_array(np.ascontiguousarray(voxels.transpose(0, 3, 2, 1)), str(file))
-    segments = []
-    for index, info in enumerate(seg.get("segments", [])):
-        layer = int(info.get("layer", index if layers.shape[0] > 1 else 0))
-        segments.append(
-            Segment(
-                segment_id=str(info.get("id", f"Segment_{index + 1}")),
-                name=str(info.get("name", info.get("id", f"Segment_{index + 1}"))),
-                label_value=int(info.get("labelValue", 1)),
-                color=_rgb(info.get("color", (0.5, 0.5, 0.5))),
-                layer=layer,
-            )
-        )
-    return Segmentation(layers=layers, grid=grid, segments=tuple(segments), source=str(file))
+    return Segmentation(layers=layers, grid=grid, segments=segments, source=str(file))
 
 
 def _read_legacy(file: Path) -> Segmentation:
@@ -130,21 +172,8 @@ def _read_legacy(file: Path) -> Segmentation:
     grid = seg_nrrd_geometry(header, str(file))
     sizes = [int(n) for n in header["sizes"]]
     masks = native(np.asarray(data)) != 0  # (segment, k, j, i)
-    segments = []
-    for index in range(sizes[3]):
-        segment_id = str(header.get(f"Segment{index}_ID", f"Segment_{index + 1}"))
-        color = header.get(f"Segment{index}_Color", header.get(f"Segment{index}_DefaultColor", "0.5 0.5 0.5"))
-        segments.append(
-            Segment(
-                segment_id=segment_id,
-                name=str(header.get(f"Segment{index}_Name", segment_id)),
-                label_value=1,
-                color=_rgb(color),
-                layer=index,
-            )
-        )
     layers = np.ascontiguousarray(masks.astype(np.uint8).reshape((sizes[3], *grid.spatial_shape)))
-    return Segmentation(layers=layers, grid=grid, segments=tuple(segments), source=str(file))
+    return Segmentation(layers=layers, grid=grid, segments=seg_nrrd_segments(header), source=str(file))
 
 
 def write_seg_nrrd(segmentation: Segmentation, path: str | Path, *, compression_level: int = 1) -> None:

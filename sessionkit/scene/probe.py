@@ -1,9 +1,10 @@
 """The image probe of the validator's files pass (stage 4), backed by the io readers.
 
 ``sessionkit.session`` checks files without decoding images; it takes an
-:class:`~sessionkit.session.files.ImageProbe`. This one reads headers where they suffice and whole
-segmentations only where segment names are needed (rules SK804, SK805, SK808–SK810), and the
-DICOM identity of ``DicomRead="Y"`` and RTStruct images (SK806, SK807).
+:class:`~sessionkit.session.files.ImageProbe`. This one reads headers where they suffice (a
+``.seg.nrrd``'s segment names too) and decodes a segmentation only where its segments are its
+label values (rules SK804, SK805, SK808–SK810), and the DICOM identity of ``DicomRead="Y"`` and
+RTStruct images (SK806, SK807).
 """
 
 from __future__ import annotations
@@ -91,18 +92,16 @@ def probe_image(path: Path, image: SessionImage) -> ImageFacts:
 def _grid_facts(path: Path, image: SessionImage) -> ImageFacts:
     if image.type not in _GRID_TYPES:
         return ImageFacts()
-    if image.type == "Segmentation":
-        segmentation = read_image(path, image_type=image.type)
-        if not isinstance(segmentation, Segmentation):
-            raise ImageReadError(f"{path}: read as a {segmentation.kind}, expected a segmentation")
-        names = tuple(dict.fromkeys(n for s in segmentation.segments for n in (s.name, s.segment_id)))
-        return ImageFacts(
-            grid=segmentation.grid,
-            bounds=grid_bounds(segmentation.grid),
-            frame_of_reference_uid=segmentation.frame_of_reference_uid,
-            segment_names=names,
-        )
     header = read_header(path, image_type=image.type)
+    if image.type == "Segmentation":
+        grid, for_uid, segments = header.grid, header.frame_of_reference_uid, header.segments
+        if segments is None:  # a label map: its segments are the label values present
+            segmentation = read_image(path, image_type=image.type)
+            if not isinstance(segmentation, Segmentation):
+                raise ImageReadError(f"{path}: read as a {segmentation.kind}, expected a segmentation")
+            grid, for_uid, segments = segmentation.grid, segmentation.frame_of_reference_uid, segmentation.segments
+        names = tuple(dict.fromkeys(n for s in segments for n in (s.name, s.segment_id)))
+        return ImageFacts(grid=grid, bounds=grid_bounds(grid), frame_of_reference_uid=for_uid, segment_names=names)
     integer = bool(np.issubdtype(np.dtype(header.dtype), np.integer))
     facts = ImageFacts(grid=header.grid, bounds=grid_bounds(header.grid))
     if image.type != "LabelMap":
