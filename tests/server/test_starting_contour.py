@@ -9,6 +9,7 @@ value), as :func:`sessionkit.io.starting_labelmap` documents.
 from __future__ import annotations
 
 import gzip
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
-from sessionkit.imaging import Segmentation
-from sessionkit.io import read_image, read_nifti_bytes, read_nrrd
+from sessionkit.imaging import Segmentation, Volume
+from sessionkit.io import read_image, read_nifti_bytes, read_nrrd, write_nrrd
 from sessionkit.server.app import create_app
+from sessionkit.session import validate_session
 
 IMAGES_ROOT = Path(__file__).resolve().parent.parent.parent / "sample_sessions"
 BACKGROUND = IMAGES_ROOT / "images" / "CTChest4.nrrd"
@@ -151,3 +153,24 @@ def test_without_a_redisplay_source_the_starting_contour_is_shown(client: TestCl
     run_id, page = _login(client)
     _next(client, run_id, page)
     assert np.array_equal(_shown(client, run_id), _expected_start())
+
+
+def test_label_map_image_as_starting_contour(tmp_path: Path) -> None:
+    """A plain label volume (``Type="LabelMap"``) starts the drawing with its own values."""
+    images = tmp_path / "images"
+    images.mkdir()
+    shutil.copy(BACKGROUND, images / "CTChest4.nrrd")
+    source = read_image(SOURCE)
+    assert isinstance(source, Segmentation)
+    labels = np.where(source.layers[0] == 7, 0, source.layers[0]).astype(np.uint8)  # tissue removed
+    write_nrrd(Volume(labels, source.grid, None, "organs"), images / "organs.nrrd")
+    xml = SESSION.replace('Type="Segmentation"', 'Type="LabelMap"').replace(
+        "images/Segmentation.seg.nrrd", "images/organs.nrrd"
+    )
+    xml = xml.replace("<Layer>Segmentation</Layer>", "<Layer>Label</Layer>")
+    (tmp_path / "session.xml").write_text(xml, encoding="utf-8")
+    (tmp_path / "colors.txt").write_text(COLORS, encoding="utf-8")
+    client = TestClient(create_app(tmp_path / "session.xml", images_root=tmp_path, results_root=tmp_path / "runs"))
+    assert [p.code for p in validate_session(tmp_path / "session.xml", images_root=tmp_path) if p.is_error] == []
+    run_id, _ = _login(client)
+    assert np.array_equal(_shown(client, run_id), labels)
