@@ -52,6 +52,7 @@ from sessionkit.runner.navigation import Instance, group_order, progress_text
 from sessionkit.runner.requirements import DRAWABLE_TYPES, page_issues
 from sessionkit.runner.rows import RowContext, response_rows
 from sessionkit.session import load_session
+from sessionkit.session.colors import color_file_path
 from sessionkit.session.model import Page, Session, SessionImage
 
 #: ``kind`` values of annotations.csv (reading-flow §14.3); READER_EDITS need an editable page.
@@ -140,7 +141,7 @@ class ReadingService:
             snapshot = self.session_path.read_bytes()
         except OSError as exc:
             raise ResponseLogError(f"Cannot read the session file {self.session_path}: {exc}") from exc
-        folder.create(snapshot, self._color_file())
+        folder.create(snapshot, color_file_path(self.session_path, self.session.roi_color_file))
         session = self._run_session(folder, hashlib.sha256(snapshot).hexdigest())
         preset = self.group_presets.get(reader_id)
         state = new_run(session, group_order(session, reader_id, self.study_salt, preset=preset))
@@ -148,13 +149,6 @@ class ReadingService:
         folder.commit_state(self._state_json(run, state, 0))
         folder.log_event("run_created", run_id=run.run_id, group_order=to_json(state)["group_order"])
         return run
-
-    def _color_file(self) -> Path | None:
-        """``<session folder>/<ROIColorFile>.txt`` (a trailing ``.txt`` tolerated; session-format §5)."""
-        stem = self.session.roi_color_file
-        if not stem:
-            return None
-        return self.session_path.parent / (stem if stem.lower().endswith(".txt") else f"{stem}.txt")
 
     def _run_session(self, folder: RunFolder, snapshot_sha: str) -> Session:
         """The session a run reads: the served one, or its own snapshot when the file changed (SK908)."""

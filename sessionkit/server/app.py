@@ -44,7 +44,7 @@ from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
 from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
 from sessionkit.server.drawings import DRAWING_ROUTES
 from sessionkit.server.page_extras import PAGE_EXTRA_ROUTES
-from sessionkit.session import DEFAULT_COLOR_TABLE, ColorTable, load_session, read_color_table
+from sessionkit.session import ColorTable, load_session
 from sessionkit.session.model import Page, Session
 
 #: Run ids are UUIDs; anything else never reaches the service.
@@ -81,8 +81,9 @@ class ReaderApi:
         The validated session being served.
     service : ReadingService
         Runner facade: logins, positions, submissions (writes the response log).
-    cache : ImageCache
-        Decoded images and their NIfTI encodings, shared by all readers.
+    images_root : Path
+        Folder image paths are relative to; each session (served or a run's snapshot) gets one
+        :class:`ImageCache` over it, coloured by the run's copy of the colour table.
     access_token : str or None
         When set, every ``/api`` call must carry it (``Authorization: Bearer`` or the login cookie).
     """
@@ -91,17 +92,17 @@ class ReaderApi:
         self,
         session: Session,
         service: ReadingService,
-        cache: ImageCache,
+        images_root: Path,
         access_token: str | None = None,
         idle_timeout_minutes: float = DEFAULT_IDLE_TIMEOUT_MINUTES,
     ) -> None:
         self.session = session
         self.service = service
-        self.cache = cache
+        self.images_root = images_root
         self.access_token = access_token
         self.idle_timeout_minutes = idle_timeout_minutes
         self._scenes: dict[tuple[str, int], Scene] = {}
-        self._caches: dict[str, ImageCache] = {session.sha256: cache}
+        self._caches: dict[str, ImageCache] = {}
         self._scenes_lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -133,7 +134,7 @@ class ReaderApi:
             cache = self._caches.get(session.sha256)
         if cache is None:
             table = color_lookup(run_color_table(self.service, run_id))
-            cache = ImageCache(self.cache.images_root, table, self.cache.capacity)
+            cache = ImageCache(self.images_root, table)
             with self._scenes_lock:
                 cache = self._caches.setdefault(session.sha256, cache)
         return cache
@@ -404,24 +405,6 @@ def _answers(value: object) -> dict[str, list[str]]:
     return answers
 
 
-def session_color_table(session: Session, session_path: Path) -> ColorTable:
-    """The session's ROIColorFile table (``<stem>.txt`` beside the session), else the built-in one.
-
-    Colours and names of ``LabelMap`` images come from it (session-format §8, D6).
-
-    Raises
-    ------
-    SessionError
-        When the colour file is missing or invalid (validation reports this first, SK812-SK815).
-    """
-    stem = session.roi_color_file
-    if not stem:
-        return DEFAULT_COLOR_TABLE
-    if stem.lower().endswith(".txt"):
-        stem = stem[:-4]
-    return read_color_table(session_path.parent / f"{stem}.txt")
-
-
 def create_app(
     session_path: Path,
     *,
@@ -459,8 +442,7 @@ def create_app(
     session = load_session(session_path)
     root = images_root if images_root is not None else session_path.parent
     service = ReadingService(session, session_path, results_root)
-    cache = ImageCache(root, color_lookup(session_color_table(session, session_path)))
-    api = ReaderApi(session, service, cache, access_token, idle_timeout_minutes)
+    api = ReaderApi(session, service, root, access_token, idle_timeout_minutes)
     # Contour routes first: the static mount at "/" must stay last.
     app = Starlette(routes=[*DRAWING_ROUTES, *PAGE_EXTRA_ROUTES, *api.routes()])
     app.state.api = api

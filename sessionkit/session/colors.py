@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sessionkit.errors import Problem, SessionError
 from sessionkit.imaging.palette import GENERIC_COLORS
@@ -210,6 +211,28 @@ def check_color_table(path: str | os.PathLike[str]) -> tuple[ColorTable | None, 
         return None, [_problem("SK812", f"colour file '{file}' cannot be read: {exc.strerror or exc}", file, None)]
     text = data.decode("utf-8", errors="replace")
     return parse_color_table(text, file)
+
+
+def color_file_path(session_file: str | os.PathLike[str], roi_color_file: str | None) -> Path | None:
+    """The file a ``Session@ROIColorFile`` value names: ``<session folder>/<stem>.txt``.
+
+    A trailing ``.txt`` in the value is tolerated (warning SK301; session-format §4). Whether the stem
+    is a plain name (SK302) is the rules' business; this only builds the path.
+
+    Returns
+    -------
+    Path or None
+        ``None`` when the session names no colour file.
+
+    Examples
+    --------
+    >>> color_file_path("study/session.xml", "Organs.txt").as_posix()
+    'study/Organs.txt'
+    """
+    if not roi_color_file:
+        return None
+    stem = roi_color_file[:-4] if roi_color_file.lower().endswith(".txt") else roi_color_file
+    return Path(session_file).parent / f"{stem}.txt"
 
 
 def read_color_table(path: str | os.PathLike[str]) -> ColorTable:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sessionkit.errors import Problem, SessionKitError
-from sessionkit.session.colors import check_color_table
+from sessionkit.session.colors import check_color_table, color_file_path
 from sessionkit.session.findings import Findings, image_name, question_name, where
 from sessionkit.session.model import Page, Session, SessionImage
 from sessionkit.session.rules_image import path_escape_reason
@@ -121,13 +121,11 @@ class _FilesPass:
 
     def colour_file(self) -> None:
         stem = self.session.roi_color_file
-        if not stem or "ROIColorFile" in self.session.invalid:
+        path = color_file_path(self.session.file, stem)
+        if path is None or stem is None or "ROIColorFile" in self.session.invalid:
             return
-        if stem.lower().endswith(".txt"):
-            stem = stem[:-4]
         if "/" in stem or "\\" in stem or ".." in stem or ":" in stem:
             return  # SK302 already reported
-        path = self.folder / f"{stem}.txt"
         table, problems = check_color_table(path)
         for problem in problems:
             if problem.code == "SK812":
