@@ -41,7 +41,7 @@ def test_demo_serves_three_pages_of_real_images(tmp_path: Path) -> None:
         assert login["nav_total"] == 3
         page = _json(f"{base}/api/runs/{login['run_id']}/page")
         views = page["scene"]["views"]
-        assert [v["destination"] for v in views] == ["Red", "Green"]
+        assert [v["destination"] for v in views] == ["Red", "Yellow", "Green"]
         segments = views[0]["layers"][1]["segments"]
         assert len(segments) == 7 and all(s["visible"] for s in segments)
         with urllib.request.urlopen(base + views[0]["layers"][0]["url"], timeout=30) as response:

@@ -22,8 +22,8 @@ def test_demo_pages_resolve_on_real_images() -> None:
     all_segments, lungs_only, brain = (resolve_page(session, page, cache.get) for page in session.pages)
 
     red = all_segments.views[0]
-    assert [v.destination for v in all_segments.views] == ["Red", "Green"]
-    assert [v.orientation for v in all_segments.views] == ["Axial", "Coronal"]
+    assert [v.destination for v in all_segments.views] == ["Red", "Yellow", "Green"]
+    assert [v.orientation for v in all_segments.views] == ["Axial", "Sagittal", "Coronal"]
     seg_layer = red.layers[1]
     names = {s.name: s for s in seg_layer.segments}
     assert len(names) == 7 and all(s.visible for s in names.values())
