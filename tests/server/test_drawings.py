@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from sessionkit.io import read_image, read_nifti_bytes, read_nrrd
 from sessionkit.server.app import create_app
 from sessionkit.server.drawings import DRAWING_ROUTES
+from tests.server._drawing_api import login, next_to_review
 
 HERE = Path(__file__).resolve().parent
 SESSION = HERE / "drawing_session.xml"
@@ -34,11 +35,6 @@ def client(tmp_path: Path) -> TestClient:
     if not any(route in app.routes for route in DRAWING_ROUTES):
         pytest.skip("DRAWING_ROUTES are not registered in create_app yet")
     return TestClient(app)
-
-
-def _login(client: TestClient) -> tuple[str, dict[str, Any]]:
-    run_id = client.post("/api/login", json={"reader_id": "reader01"}).json()["run_id"]
-    return run_id, client.get(f"/api/runs/{run_id}/page").json()
 
 
 def _niivue_upload(client: TestClient, run_id: str, page: dict[str, Any], labels: np.ndarray, *, gz: bool) -> bytes:
@@ -66,7 +62,7 @@ def _annotations(tmp_path: Path) -> list[dict[str, str]]:
 
 
 def test_put_saves_the_drawing_on_the_exact_background_grid(client: TestClient, tmp_path: Path) -> None:
-    run_id, page = _login(client)
+    run_id, page = login(client)
     assert client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz").status_code == 204
     background = read_image(BACKGROUND)
     labels = _strokes(background.grid.spatial_shape)
@@ -94,7 +90,7 @@ def test_put_saves_the_drawing_on_the_exact_background_grid(client: TestClient, 
 
 
 def test_refused_uploads_name_the_problem_and_write_nothing(client: TestClient, tmp_path: Path) -> None:
-    run_id, page = _login(client)
+    run_id, page = login(client)
     shape = read_image(BACKGROUND).grid.spatial_shape
     good = _niivue_upload(client, run_id, page, _strokes(shape), gz=False)
     shifted: Any = nib.Nifti1Image.from_bytes(good)
@@ -117,17 +113,11 @@ def test_refused_uploads_name_the_problem_and_write_nothing(client: TestClient, 
 
 
 def test_redisplay_page_starts_from_the_earlier_drawing_and_keeps_edits(client: TestClient, tmp_path: Path) -> None:
-    run_id, page = _login(client)
+    run_id, page = login(client)
     shape = read_image(BACKGROUND).grid.spatial_shape
     first = _strokes(shape)
     assert client.put(f"/api/runs/{run_id}/drawings/CT", content=_niivue_upload(client, run_id, page, first, gz=True))
-    moved = client.post(
-        f"/api/runs/{run_id}/submit",
-        json={"state_version": page["state_version"], "transition": "next", "answers": {"1": ["Y", "N"]}},
-    )
-    assert moved.status_code == 200, moved.text
-    page = client.get(f"/api/runs/{run_id}/page").json()
-    assert page["page_id"] == "Review"
+    page = next_to_review(client, run_id, page)
     shown = read_nifti_bytes(client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz").content)
     assert np.array_equal(shown.array, first)
     edited = first.copy()

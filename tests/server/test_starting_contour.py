@@ -22,6 +22,7 @@ from sessionkit.imaging import Segmentation, Volume
 from sessionkit.io import read_image, read_nifti_bytes, read_nrrd, write_nrrd
 from sessionkit.server.app import create_app
 from sessionkit.session import validate_session
+from tests.server._drawing_api import login, next_to_review
 
 IMAGES_ROOT = Path(__file__).resolve().parent.parent.parent / "sample_sessions"
 BACKGROUND = IMAGES_ROOT / "images" / "CTChest4.nrrd"
@@ -85,11 +86,6 @@ def _expected_start() -> np.ndarray:
     return out
 
 
-def _login(client: TestClient) -> tuple[str, dict[str, Any]]:
-    run_id = client.post("/api/login", json={"reader_id": "reader01"}).json()["run_id"]
-    return run_id, client.get(f"/api/runs/{run_id}/page").json()
-
-
 def _shown(client: TestClient, run_id: str) -> np.ndarray:
     response = client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz")
     assert response.status_code == 200, response.text
@@ -109,19 +105,8 @@ def _upload(client: TestClient, page: dict[str, Any], labels: np.ndarray) -> byt
     return gzip.compress(image.to_bytes(), compresslevel=6)
 
 
-def _next(client: TestClient, run_id: str, page: dict[str, Any]) -> dict[str, Any]:
-    moved = client.post(
-        f"/api/runs/{run_id}/submit",
-        json={"state_version": page["state_version"], "transition": "next", "answers": {"1": ["Y", "N"]}},
-    )
-    assert moved.status_code == 200, moved.text
-    page = client.get(f"/api/runs/{run_id}/page").json()
-    assert page["page_id"] == "Review"
-    return page
-
-
 def test_starting_contour_is_shown_unsaved_then_edited_and_saved(client: TestClient, tmp_path: Path) -> None:
-    run_id, page = _login(client)
+    run_id, page = login(client)
     start = _expected_start()
     assert len(np.unique(start)) == 8
     assert np.array_equal(_shown(client, run_id), start)
@@ -141,17 +126,17 @@ def test_starting_contour_is_shown_unsaved_then_edited_and_saved(client: TestCli
 
 
 def test_display_label_map_source_wins_over_the_starting_contour(client: TestClient) -> None:
-    run_id, page = _login(client)
+    run_id, page = login(client)
     own = np.zeros(_expected_start().shape, dtype=np.uint8)
     own[10, 5:9, 5:9] = 2
     assert client.put(f"/api/runs/{run_id}/drawings/CT", content=_upload(client, page, own)).status_code == 200
-    _next(client, run_id, page)
+    next_to_review(client, run_id, page)
     assert np.array_equal(_shown(client, run_id), own)
 
 
 def test_without_a_redisplay_source_the_starting_contour_is_shown(client: TestClient) -> None:
-    run_id, page = _login(client)
-    _next(client, run_id, page)
+    run_id, page = login(client)
+    next_to_review(client, run_id, page)
     assert np.array_equal(_shown(client, run_id), _expected_start())
 
 
@@ -172,5 +157,5 @@ def test_label_map_image_as_starting_contour(tmp_path: Path) -> None:
     (tmp_path / "colors.txt").write_text(COLORS, encoding="utf-8")
     client = TestClient(create_app(tmp_path / "session.xml", images_root=tmp_path, results_root=tmp_path / "runs"))
     assert [p.code for p in validate_session(tmp_path / "session.xml", images_root=tmp_path) if p.is_error] == []
-    run_id, _ = _login(client)
+    run_id, _ = login(client)
     assert np.array_equal(_shown(client, run_id), labels)
