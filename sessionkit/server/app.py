@@ -20,7 +20,6 @@ Errors are JSON ``{"code", "message", "hint"}``: runner refusals keep their ``SK
 from __future__ import annotations
 
 import hmac
-import json
 import re
 import threading
 from collections.abc import Awaitable, Callable
@@ -43,7 +42,7 @@ from sessionkit.runner.requirements import DRAWABLE_TYPES
 from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
 from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
 from sessionkit.server.drawings import DRAWING_ROUTES
-from sessionkit.server.page_extras import PAGE_EXTRA_ROUTES
+from sessionkit.server.page_extras import PAGE_EXTRA_ROUTES, json_object
 from sessionkit.session import ColorTable, load_session
 from sessionkit.session.model import Page, Session
 
@@ -184,7 +183,7 @@ class ReaderApi:
 
     async def login(self, request: Request) -> Response:
         """``POST /api/login {reader_id}``: create or resume the reader's run."""
-        body = await _json_object(request)
+        body = await json_object(request)
         reader_id = body.get("reader_id")
         if not isinstance(reader_id, str):
             raise RequestError("reader_id must be a string", 400, 'send {"reader_id": "reader01"}')
@@ -247,7 +246,7 @@ class ReaderApi:
     async def submit(self, request: Request) -> Response:
         """``POST /api/runs/{run_id}/submit``: save the answers, then move (reading-flow §5)."""
         run_id = self._run_id(request)
-        body = await _json_object(request)
+        body = await json_object(request)
         state_version = body.get("state_version")
         transition = body.get("transition")
         if not isinstance(state_version, int) or isinstance(state_version, bool):
@@ -282,7 +281,7 @@ class ReaderApi:
         (IQ's "Canc for contouring"). Appended to ``events.jsonl`` as kind ``confirmation``.
         """
         run_id = self._run_id(request)
-        body = await _json_object(request)
+        body = await json_object(request)
         code, answer, transition = body.get("code"), body.get("answer"), body.get("transition")
         if code not in _CONFIRMATION_CODES or answer not in ("continue", "cancel"):
             raise RequestError(
@@ -378,17 +377,6 @@ def scene_json(scene: Scene, run_id: str) -> dict[str, Any]:
         for layer in view["layers"]:
             layer["url"] = urls[layer["volume_key"]]
     return data
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object; 400 otherwise."""
-    try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RequestError(f"request body is not JSON: {exc}", 400, "send a JSON object") from exc
-    if not isinstance(body, dict):
-        raise RequestError("request body must be a JSON object", 400, "send a JSON object")
-    return body
 
 
 def _answers(value: object) -> dict[str, list[str]]:

@@ -55,8 +55,14 @@ PICTURE_SUFFIXES = frozenset(BROWSER_PICTURES) | CONVERTED_PICTURES
 _MAX_VIEWS = 4
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object; 400 otherwise."""
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object (also used by the routes of :mod:`sessionkit.server.app`).
+
+    Raises
+    ------
+    RequestError
+        400 when the body is not JSON or not a JSON object.
+    """
     try:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -118,7 +124,7 @@ async def button(request: Request) -> Response:
     """``POST /api/runs/{run_id}/button {question, option}``: one Button click."""
     api = request.app.state.api
     run_id = api._run_id(request)
-    body = await _body(request)
+    body = await json_object(request)
     current, question = await run_in_threadpool(_question, api, run_id, body.get("question"), ("Button",))
     if not current.get("editable"):
         raise RequestError("this page is read-only: the button does nothing here", 422, "use Next or Previous")
@@ -173,7 +179,7 @@ async def interaction(request: Request) -> Response:
     """``POST /api/runs/{run_id}/interaction``: rows for ``UserInteractionLog.csv`` (reading-flow §14.4)."""
     api = request.app.state.api
     run_id = api._run_id(request)
-    body = await _body(request)
+    body = await json_object(request)
     page, editable, folder = await run_in_threadpool(api.service.instance_folder, run_id)
     if not page.user_interaction_log or not editable:
         return JSONResponse({"logged": 0})
@@ -209,7 +215,7 @@ async def view_mode(request: Request) -> Response:
     """
     api = request.app.state.api
     run_id = api._run_id(request)
-    body = await _body(request)
+    body = await json_object(request)
     destination, mode, state = body.get("destination"), body.get("viewing_mode"), body.get("viewer_state")
     if not isinstance(destination, str) or mode not in VIEWING_MODES or not isinstance(state, dict):
         raise RequestError(
