@@ -38,10 +38,10 @@ import pytest
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Volume
 from sessionkit.io import read_nrrd, write_nrrd
+from tests.browser._pages import TIMEOUT_MS, open_and_sign_in
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 90_000
 SHAPE = (12, 40, 48)  # slice, row, column
 SPACING = (2.5, 0.9, 0.8)  # mm along slice, row, column
 ORIGIN = (-20.5, 13.25, 40.0)  # LPS mm of voxel (0, 0, 0)
@@ -130,12 +130,7 @@ def _write_session(folder: Path) -> Path:
 
 
 def _sign_in(browser: Any, url: str) -> Any:
-    page = browser.new_page(viewport={"width": 1400, "height": 760})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url)
-    page.fill("#reader-id", "reader01")
-    page.click("#login-button")
-    return page
+    return open_and_sign_in(browser, url, "reader01", width=1400, height=760)
 
 
 def _wait_drawing(page: Any, instance: str) -> None:

@@ -28,9 +28,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.browser._pages import TIMEOUT_MS, click_and_wait, open_and_sign_in, wait_page
+
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 90_000
 #: CT phantom: 32 x 32 x 16 voxels (x, y, z RAS), 2 x 2 x 3 mm, value 100 + 10 * z index.
 CT_AFFINE = np.array([[2.0, 0, 0, -31.0], [0, 2.0, 0, -31.0], [0, 0, 3.0, -20.0], [0, 0, 0, 1]])
 
@@ -120,21 +121,6 @@ def _write_session(folder: Path) -> Path:
     return path
 
 
-def _wait_page(page: Any, page_index: int) -> None:
-    page.wait_for_function(f"window.sessionkit.readyPage === {page_index}", timeout=TIMEOUT_MS)
-    page.wait_for_function(
-        f"window.sessionkit.state.current && window.sessionkit.state.current.page_index === {page_index}"
-        " && !window.sessionkit.state.busy",
-        timeout=TIMEOUT_MS,
-    )
-
-
-def _click_and_wait(page: Any, button: str, page_index: int) -> None:
-    page.click(button)
-    page.wait_for_selector("#saved[data-state='saved']", timeout=TIMEOUT_MS)
-    _wait_page(page, page_index)
-
-
 def _nv(page: Any, destination: str, expression: str) -> Any:
     """Evaluate ``expression`` with ``nv`` bound to the Niivue instance of ``destination``."""
     return page.evaluate(
@@ -177,14 +163,9 @@ def test_display_attributes_buttons_pictures_and_interaction_log(
     session = _write_session(tmp_path)
     out = tmp_path / "runs"
     server = start_server(out, session=session, images_root=tmp_path)
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url)
-    page.fill("#reader-id", "reader01")
-    page.click("#login-button")
-    _wait_page(page, 1)
+    page = open_and_sign_in(browser, server.url, "reader01", errors=errors)
+    wait_page(page, 1)
     assert page.evaluate("window.sessionkit.lastError") is None, errors
 
     # -- page 1: window/level, colour table, opacity, zoom, pan, slice offset, orientation ---------------
@@ -242,7 +223,7 @@ def test_display_attributes_buttons_pictures_and_interaction_log(
         " nv.volumes[0].cal_max = 400; nv.updateGLVolume(); })()"
     )
     page.check("#q1-o1")
-    _click_and_wait(page, "#next-button", 2)
+    click_and_wait(page, "#next-button", 2)
     red_state = next(v for v in _viewer_states(out)[-1]["viewer_state"]["views"] if v["destination"] == "Red")
     assert red_state["window"] == 400 and red_state["level"] == 200
     assert red_state["orientation"] == "Axial" and red_state["viewing_mode"] == "Default"
@@ -263,7 +244,7 @@ def test_display_attributes_buttons_pictures_and_interaction_log(
     page.wait_for_timeout(200)
     png = page.locator("#view-Red").screenshot()
     assert np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))[100:-100, 100:-100].mean() < 30
-    _click_and_wait(page, "#next-button", 3)
+    click_and_wait(page, "#next-button", 3)
     assert _viewer_states(out)[-1]["viewer_state"]["views"][0]["frame"] == 2
 
     # -- page 3: Picture, Buttons, interaction log ------------------------------------------------------
@@ -296,7 +277,7 @@ def test_display_attributes_buttons_pictures_and_interaction_log(
     assert _middle_drag(page, "Red") == frozen
     page.click("#previous-button")
     page.wait_for_selector("#saved[data-state='saved']", timeout=TIMEOUT_MS)
-    _wait_page(page, 2)
+    wait_page(page, 2)
     # The sequence comes back on the frame the reader left it on (restore_views "frame").
     assert _nv(page, "Red", "nv.volumes[0].frame4D") == 2
     assert page.input_value("#frame-Red") == "2"
@@ -319,7 +300,7 @@ def test_display_attributes_buttons_pictures_and_interaction_log(
     # -- back on page 1: window/level and slice offset restored from navigation history (D24) ----------
     page.click("#previous-button")
     page.wait_for_selector("#saved[data-state='saved']", timeout=TIMEOUT_MS)
-    _wait_page(page, 1)
+    wait_page(page, 1)
     assert _nv(page, "Red", "[nv.volumes[0].cal_min, nv.volumes[0].cal_max]") == [0, 400]
     assert _nv(page, "Red", "nv.frac2mm(nv.scene.crosshairPos)[2]") == pytest.approx(7, abs=1e-3)
     assert not errors, errors

@@ -19,9 +19,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from tests.browser._pages import open_and_sign_in, sign_in
+
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 90_000
 
 SESSION_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <Session>
@@ -91,21 +92,13 @@ def _slice_type(page: Any) -> int:
     return int(page.evaluate("window.sessionkit.state.views[0].nv.opts.sliceType"))
 
 
-def _sign_in(page: Any) -> None:
-    page.fill("#reader-id", "r1")
-    page.click("#login-button")
-
-
 def test_save_exit_resume_repeat_choice_view_modes_and_idle_autosave(
     browser: Any, start_server: Any, tmp_path: Path
 ) -> None:
     session = _write_session(tmp_path)
     out = tmp_path / "runs"
     server = start_server(out, session=session, images_root=tmp_path)
-    page = browser.new_page(viewport={"width": 1100, "height": 700})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(server.url)
-    _sign_in(page)
+    page = open_and_sign_in(browser, server.url, "r1", width=1100, height=700)
     _wait_ready(page, "Lesion")
     assert page.is_visible("#exit-button")
 
@@ -135,7 +128,7 @@ def test_save_exit_resume_repeat_choice_view_modes_and_idle_autosave(
     # Sign in again: resumes on the same page with the answer; the viewport starts in Default.
     page.click("#signin-again")
     page.wait_for_selector("#login-screen:not([hidden])")
-    _sign_in(page)
+    sign_in(page, "r1")
     _wait_ready(page, "Lesion")
     assert page.is_checked("#q1-o2") and "resuming" in str(page.text_content("#banner"))
     assert _slice_type(page) == 0 and page.input_value("#view-mode-Red") == "Default"

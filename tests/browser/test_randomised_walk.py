@@ -26,10 +26,10 @@ import pytest
 from lxml import etree
 
 from sessionkit.runner.navigation import permutation_seed, seeded_permutation
+from tests.browser._pages import TIMEOUT_MS, open_and_sign_in
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 90_000
 READER = "reader07"
 #: (page id, PageGroup, extra Page attributes); file order.
 PAGES: list[tuple[str, int, str]] = [
@@ -137,13 +137,8 @@ def test_randomised_walk_with_loop_bookmark_and_two_server_kills(
     assert order[1:] != sorted(order[1:])  # this reader's permutation really reorders the groups
     out = tmp_path / "runs"
     server = start_server(out, session=session, images_root=tmp_path)
-    page = browser.new_page(viewport={"width": 1100, "height": 700})
-    page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server.url)
-    page.fill("#reader-id", READER)
-    page.click("#login-button")
+    page = open_and_sign_in(browser, server.url, READER, width=1100, height=700, errors=errors)
     current = _wait_shown(page)
 
     shown: list[str] = []  # page instances in display order

@@ -23,34 +23,9 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from tests.browser._pages import TIMEOUT_MS, click_and_wait, open_and_sign_in, wait_page
+
 pytestmark = pytest.mark.browser
-
-TIMEOUT_MS = 90_000  # software WebGL: ~2-3 s per view, generous for a loaded CI machine
-
-
-def _open_and_sign_in(browser: Any, url: str, reader_id: str) -> Any:
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url)
-    page.fill("#reader-id", reader_id)
-    page.click("#login-button")
-    return page
-
-
-def _wait_page(page: Any, page_index: int) -> None:
-    """Wait until every viewport of ``page_index`` has rendered and its form is shown."""
-    page.wait_for_function(f"window.sessionkit.readyPage === {page_index}", timeout=TIMEOUT_MS)
-    page.wait_for_function(
-        f"window.sessionkit.state.current && window.sessionkit.state.current.page_index === {page_index}"
-        " && !window.sessionkit.state.busy",
-        timeout=TIMEOUT_MS,
-    )
-
-
-def _click_and_wait(page: Any, button: str, page_index: int) -> None:
-    page.click(button)
-    page.wait_for_selector("#saved[data-state='saved']", timeout=TIMEOUT_MS)
-    _wait_page(page, page_index)
 
 
 def _refusal(page: Any, button: str) -> str:
@@ -124,10 +99,10 @@ def test_reader_answers_every_question_type_and_finishes(
 ) -> None:
     out = tmp_path / "runs"
     server = start_server(out)
-    page = _open_and_sign_in(browser, server.url, "reader01")
+    page = open_and_sign_in(browser, server.url, "reader01")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    _wait_page(page, 1)
+    wait_page(page, 1)
 
     # First page: the CT with all seven segments in their own colours.
     shot = _screenshot(page, "Red")
@@ -158,11 +133,11 @@ def test_reader_answers_every_question_type_and_finishes(
     _answer_page1(page)
     page.press("#q4-o1", "Enter")  # must not submit the form (a reload would lose the draft)
     assert page.evaluate("window.sessionkit.readyPage") == 1 and page.input_value("#q4-o1") == "looks fine"
-    _click_and_wait(page, "#next-button", 2)
+    click_and_wait(page, "#next-button", 2)
 
     # A reload of the tab signs in again by itself and comes back to page 2.
     page.reload()
-    _wait_page(page, 2)
+    wait_page(page, 2)
     assert "resuming" in str(page.text_content("#banner"))
 
     # Page 2: two viewports; only the two lungs are shown (ROIVisibilityCode="Select").
@@ -179,13 +154,13 @@ def test_reader_answers_every_question_type_and_finishes(
     assert "Contour quality" in message and "5" in message
     assert page.evaluate("window.sessionkit.lastError.code") == "SK911"
     page.fill("#q1-o1", "4")
-    _click_and_wait(page, "#next-button", 3)
+    click_and_wait(page, "#next-button", 3)
 
     # Previous shows page 2 again with its saved answers; then back to the last page and finish.
     assert page.is_visible("#finish-button") and not page.is_visible("#next-button")
-    _click_and_wait(page, "#previous-button", 2)
+    click_and_wait(page, "#previous-button", 2)
     assert page.input_value("#q1-o1") == "4" and page.input_value("#q2-o1") == "12.5"
-    _click_and_wait(page, "#next-button", 3)
+    click_and_wait(page, "#next-button", 3)
     page.check("#q1-o1")
     page.click("#finish-button")
     page.click("#confirm-ok")
@@ -230,13 +205,13 @@ def test_reader_resumes_after_the_server_is_killed(
 ) -> None:
     out = tmp_path / "runs"
     server = start_server(out)
-    page = _open_and_sign_in(browser, server.url, "reader02")
-    _wait_page(page, 1)
+    page = open_and_sign_in(browser, server.url, "reader02")
+    wait_page(page, 1)
     _answer_page1(page)
-    _click_and_wait(page, "#next-button", 2)
+    click_and_wait(page, "#next-button", 2)
     page.fill("#q1-o1", "3")
     page.fill("#q2-o1", "20.25")
-    _click_and_wait(page, "#next-button", 3)  # acknowledged: the UI said "Saved"
+    click_and_wait(page, "#next-button", 3)  # acknowledged: the UI said "Saved"
     # A draft on page 3, never submitted with a button: leaving the page autosaves it (beacon).
     page.check("#q1-o2")
     assert page.get_attribute("#saved", "data-state") == "draft"
@@ -252,8 +227,8 @@ def test_reader_resumes_after_the_server_is_killed(
     page.close()
 
     restarted = start_server(out)
-    page = _open_and_sign_in(browser, restarted.url, "reader02")
-    _wait_page(page, 3)  # the first unfinished page
+    page = open_and_sign_in(browser, restarted.url, "reader02")
+    wait_page(page, 3)  # the first unfinished page
     assert "resuming" in str(page.text_content("#banner"))
     assert page.text_content("#page-title") == "Final: Confidence"
     assert not page.is_checked("#q1-o1") and page.is_checked("#q1-o2")  # the autosaved draft
@@ -261,9 +236,9 @@ def test_reader_resumes_after_the_server_is_killed(
     # Killed again while this page stays open: the next click signs in again and goes through.
     restarted.kill()
     start_server(out, port=restarted.port)
-    _click_and_wait(page, "#previous-button", 2)
+    click_and_wait(page, "#previous-button", 2)
     assert page.input_value("#q1-o1") == "3" and page.input_value("#q2-o1") == "20.25"
-    _click_and_wait(page, "#previous-button", 1)
+    click_and_wait(page, "#previous-button", 1)
     assert page.is_checked("#q2-o1") and not page.is_checked("#q2-o2")
     assert not page.is_checked("#q3-o1") and page.is_checked("#q3-o2") and page.is_checked("#q3-o3")
     assert page.input_value("#q4-o1") == "looks fine"
