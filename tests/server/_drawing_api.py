@@ -5,8 +5,11 @@ Imported as ``tests.server._drawing_api`` (pytest's importlib mode; not a test m
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
+import nibabel as nib
+import numpy as np
 from starlette.testclient import TestClient
 
 
@@ -26,3 +29,16 @@ def next_to_review(client: TestClient, run_id: str, page: dict[str, Any]) -> dic
     page = client.get(f"/api/runs/{run_id}/page").json()
     assert page["page_id"] == "Review"
     return page
+
+
+def niivue_upload(client: TestClient, page: dict[str, Any], labels: np.ndarray, *, gz: bool) -> bytes:
+    """As Niivue uploads: the background NIfTI the server sent for ``page`` (its header and affine) with
+    ``labels`` ((slice, row, column) uint8) as its data; gzip-compressed when ``gz``."""
+    url = next(v["url"] for v in page["scene"]["volumes"] if v["key"].startswith("i1-CT"))
+    background: Any = nib.Nifti1Image.from_bytes(gzip.decompress(client.get(url).content))
+    header = background.header.copy()
+    header.set_data_dtype(np.uint8)
+    header["scl_slope"], header["scl_inter"] = 1.0, 0.0
+    drawing: Any = nib.Nifti1Image(labels.transpose(2, 1, 0), background.affine.astype(np.float32), header)
+    raw: bytes = drawing.to_bytes()
+    return gzip.compress(raw, compresslevel=6) if gz else raw

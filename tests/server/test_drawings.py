@@ -8,7 +8,6 @@ and float32 affine) with the uint8 drawing as data, uncompressed (``saveImage``)
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from starlette.testclient import TestClient
 from sessionkit.io import read_image, read_nifti_bytes, read_nrrd
 from sessionkit.server.app import create_app
 from sessionkit.server.drawings import DRAWING_ROUTES
-from tests.server._drawing_api import login, next_to_review
+from tests.server._drawing_api import login, next_to_review, niivue_upload
 
 HERE = Path(__file__).resolve().parent
 SESSION = HERE / "drawing_session.xml"
@@ -35,18 +34,6 @@ def client(tmp_path: Path) -> TestClient:
     if not any(route in app.routes for route in DRAWING_ROUTES):
         pytest.skip("DRAWING_ROUTES are not registered in create_app yet")
     return TestClient(app)
-
-
-def _niivue_upload(client: TestClient, run_id: str, page: dict[str, Any], labels: np.ndarray, *, gz: bool) -> bytes:
-    """The background NIfTI from the server with ``labels`` ((slice, row, column) uint8) as its data."""
-    url = next(v["url"] for v in page["scene"]["volumes"] if v["key"].startswith("i1-CT"))
-    background: Any = nib.Nifti1Image.from_bytes(gzip.decompress(client.get(url).content))
-    header = background.header.copy()
-    header.set_data_dtype(np.uint8)
-    header["scl_slope"], header["scl_inter"] = 1.0, 0.0
-    drawing: Any = nib.Nifti1Image(labels.transpose(2, 1, 0), background.affine.astype(np.float32), header)
-    raw: bytes = drawing.to_bytes()
-    return gzip.compress(raw, compresslevel=6) if gz else raw
 
 
 def _strokes(shape: tuple[int, int, int]) -> np.ndarray:
@@ -67,7 +54,7 @@ def test_put_saves_the_drawing_on_the_exact_background_grid(client: TestClient, 
     background = read_image(BACKGROUND)
     labels = _strokes(background.grid.spatial_shape)
     responses = [
-        client.put(f"/api/runs/{run_id}/drawings/CT", content=_niivue_upload(client, run_id, page, labels, gz=gz))
+        client.put(f"/api/runs/{run_id}/drawings/CT", content=niivue_upload(client, page, labels, gz=gz))
         for gz in (False, True)
     ]
     assert [r.status_code for r in responses] == [200, 200], responses[-1].text
@@ -92,7 +79,7 @@ def test_put_saves_the_drawing_on_the_exact_background_grid(client: TestClient, 
 def test_refused_uploads_name_the_problem_and_write_nothing(client: TestClient, tmp_path: Path) -> None:
     run_id, page = login(client)
     shape = read_image(BACKGROUND).grid.spatial_shape
-    good = _niivue_upload(client, run_id, page, _strokes(shape), gz=False)
+    good = niivue_upload(client, page, _strokes(shape), gz=False)
     shifted: Any = nib.Nifti1Image.from_bytes(good)
     moved = shifted.affine.copy()
     moved[2, 3] += 5.0
@@ -116,15 +103,13 @@ def test_redisplay_page_starts_from_the_earlier_drawing_and_keeps_edits(client: 
     run_id, page = login(client)
     shape = read_image(BACKGROUND).grid.spatial_shape
     first = _strokes(shape)
-    assert client.put(f"/api/runs/{run_id}/drawings/CT", content=_niivue_upload(client, run_id, page, first, gz=True))
+    assert client.put(f"/api/runs/{run_id}/drawings/CT", content=niivue_upload(client, page, first, gz=True))
     page = next_to_review(client, run_id, page)
     shown = read_nifti_bytes(client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz").content)
     assert np.array_equal(shown.array, first)
     edited = first.copy()
     edited[12, 40:50, 30:40] = 0
-    response = client.put(
-        f"/api/runs/{run_id}/drawings/CT", content=_niivue_upload(client, run_id, page, edited, gz=True)
-    )
+    response = client.put(f"/api/runs/{run_id}/drawings/CT", content=niivue_upload(client, page, edited, gz=True))
     assert response.status_code == 200 and response.json()["file"].endswith("Review_CT-quizlabel.nrrd")
     again = read_nifti_bytes(client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz").content)
     assert np.array_equal(again.array, edited)

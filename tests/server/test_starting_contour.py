@@ -8,12 +8,9 @@ value), as :func:`sessionkit.io.starting_labelmap` documents.
 
 from __future__ import annotations
 
-import gzip
 import shutil
 from pathlib import Path
-from typing import Any
 
-import nibabel as nib
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
@@ -22,7 +19,7 @@ from sessionkit.imaging import Segmentation, Volume
 from sessionkit.io import read_image, read_nifti_bytes, read_nrrd, write_nrrd
 from sessionkit.server.app import create_app
 from sessionkit.session import validate_session
-from tests.server._drawing_api import login, next_to_review
+from tests.server._drawing_api import login, next_to_review, niivue_upload
 
 IMAGES_ROOT = Path(__file__).resolve().parent.parent.parent / "sample_sessions"
 BACKGROUND = IMAGES_ROOT / "images" / "CTChest4.nrrd"
@@ -94,17 +91,6 @@ def _shown(client: TestClient, run_id: str) -> np.ndarray:
     return np.asarray(returned.array)
 
 
-def _upload(client: TestClient, page: dict[str, Any], labels: np.ndarray) -> bytes:
-    """As Niivue uploads: the background NIfTI's header and affine with the uint8 drawing as data."""
-    url = next(v["url"] for v in page["scene"]["volumes"] if v["key"].startswith("i1-CT"))
-    background: Any = nib.Nifti1Image.from_bytes(gzip.decompress(client.get(url).content))
-    header = background.header.copy()
-    header.set_data_dtype(np.uint8)
-    header["scl_slope"], header["scl_inter"] = 1.0, 0.0
-    image: Any = nib.Nifti1Image(labels.transpose(2, 1, 0), background.affine.astype(np.float32), header)
-    return gzip.compress(image.to_bytes(), compresslevel=6)
-
-
 def test_starting_contour_is_shown_unsaved_then_edited_and_saved(client: TestClient, tmp_path: Path) -> None:
     run_id, page = login(client)
     start = _expected_start()
@@ -116,7 +102,7 @@ def test_starting_contour_is_shown_unsaved_then_edited_and_saved(client: TestCli
     edited[20, 64, :] = 0  # erase a row
     touched = np.zeros(start.shape, bool)
     touched[17, 40:60, 50:70] = touched[20, 64, :] = True
-    response = client.put(f"/api/runs/{run_id}/drawings/CT", content=_upload(client, page, edited))
+    response = client.put(f"/api/runs/{run_id}/drawings/CT", content=niivue_upload(client, page, edited, gz=True))
     assert response.status_code == 200, response.text
     saved = read_nrrd(tmp_path / "runs" / "reader01" / response.json()["file"])
     assert np.array_equal(saved.grid.affine, read_image(BACKGROUND).grid.affine)
@@ -129,7 +115,10 @@ def test_display_label_map_source_wins_over_the_starting_contour(client: TestCli
     run_id, page = login(client)
     own = np.zeros(_expected_start().shape, dtype=np.uint8)
     own[10, 5:9, 5:9] = 2
-    assert client.put(f"/api/runs/{run_id}/drawings/CT", content=_upload(client, page, own)).status_code == 200
+    assert (
+        client.put(f"/api/runs/{run_id}/drawings/CT", content=niivue_upload(client, page, own, gz=True)).status_code
+        == 200
+    )
     next_to_review(client, run_id, page)
     assert np.array_equal(_shown(client, run_id), own)
 
