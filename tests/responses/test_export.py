@@ -144,7 +144,7 @@ def test_iq_xml_states_and_label_map_paths(tmp_path):
         "-12.5", "40", "Default"
     )  # fmt: skip
     paths = [e.text for e in first.iter("LabelMapPath")]
-    assert paths == ["demo\\PgGroup1_ChestCT_All segments\\ChestCT_CT-quizlabel.nrrd"] * 2  # both CT elements
+    assert paths == ["demo\\PgGroup1_ChestCT_All segments\\ChestCT_CT-quizlabel.nrrd"] * 3  # three CT elements
     assert first.get("PageComplete") == "N"
 
 
