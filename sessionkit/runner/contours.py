@@ -78,13 +78,18 @@ def _digest(path: Path) -> str:
 def _store(
     service: ReadingService, run_id: str, image_id: str, kind: str, content: bytes, labels: LabelArray
 ) -> dict[str, str]:
-    """Write ``content`` as the instance's label map durably, then log it (never the other way round)."""
-    target = service.annotation_path(run_id, image_id)
-    write_bytes_atomic(target, content)
+    """Write ``content`` as the instance's label map durably, then log it (never the other way round).
+
+    Both happen under the run's lock, so a transition cannot move the run between the write and the
+    log (the file would then sit in the previous instance's folder without its row).
+    """
     summary = summarize_labels(labels)
-    return service.record_annotation(
-        run_id, image_id=image_id, kind=kind, file=target, labels=summary.labels, voxel_count=summary.voxel_count
-    )
+    with service.exclusive(run_id):
+        target = service.annotation_path(run_id, image_id)
+        write_bytes_atomic(target, content)
+        return service.record_annotation(
+            run_id, image_id=image_id, kind=kind, file=target, labels=summary.labels, voxel_count=summary.voxel_count
+        )
 
 
 def save_drawing(service: ReadingService, run_id: str, image_id: str, data: bytes, grid: ImageGrid) -> dict[str, Any]:

@@ -12,7 +12,8 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +79,7 @@ class _Run:
     answered_at: dict[AnswerKey, tuple[str, ...]]
     annotations: list[dict[str, str]] = field(default_factory=list)
     views: list[ViewRecord] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
 
 class ReadingService:
@@ -196,6 +197,21 @@ class ReadingService:
         if run is None:
             raise RunnerStateError(f"Unknown run {run_id!r}", code="HTTP404", hint="sign in again")
         return run
+
+    @contextmanager
+    def exclusive(self, run_id: str) -> Iterator[None]:
+        """Hold the run's (re-entrant) lock: no submission moves the run until the block ends.
+
+        Used to write an annotation file of the current page instance and log it as one step, so a
+        transition cannot slip in between (the file and its ``annotations.csv`` row always agree).
+
+        Raises
+        ------
+        RunnerStateError
+            ``HTTP404`` for an unknown run.
+        """
+        with self._run(run_id).lock:
+            yield
 
     def session_of(self, run_id: str) -> Session:
         """The session ``run_id`` reads: the served one, or the run's own snapshot after SK908.

@@ -311,3 +311,29 @@ def test_overlapping_saves_and_displays_never_interleave(chain):
         thread.join()
     kinds = [row.split(",")[13] for row in annotation_rows(service, run_id)]
     assert kinds.count("redisplay") == 1 and len(shown) == 2
+
+
+def test_a_transition_waits_while_a_contour_is_written_and_logged(chain):
+    """The file of the current page instance and its annotations.csv row are one step under the run's
+    lock: a Next sent meanwhile waits, so it cannot move the run between the write and the log."""
+    import threading
+
+    service, run_id = chain
+    moved = threading.Event()
+
+    def submit_next():
+        go(service, run_id)
+        moved.set()
+
+    with service.exclusive(run_id):
+        first_instance = service.current(run_id)["page_instance"]
+        worker = threading.Thread(target=submit_next)
+        worker.start()
+        assert not moved.wait(0.5)  # blocked by the held lock
+        # still on the same instance: a save here lands in its folder and is logged for it
+        assert save_drawing(service, run_id, "CT", drawing(box(2)), GRID)["unchanged"] is False
+        assert service.current(run_id)["page_instance"] == first_instance
+    worker.join(10)
+    assert moved.is_set()
+    rows = annotation_rows(service, run_id)
+    assert [row.split(",")[8] for row in rows[1:]] == [first_instance]  # header, then page_instance column
