@@ -258,6 +258,14 @@ def serve_command(
     )
 
 
+def _has_display() -> bool:
+    """False on a Linux machine without a graphical session (a server, CI): no browser is started there."""
+    import os
+    import sys
+
+    return not sys.platform.startswith("linux") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _validate_and_serve(
     session_file: Path,
     images_root: Path | None,
@@ -292,7 +300,7 @@ def _validate_and_serve(
     click.echo(f"sessionkit: serving {session_file} at {url}")
     click.echo(f"sessionkit: responses are written under {results_root.resolve()}")
     click.echo("sessionkit: press Ctrl+C to stop")
-    if open_browser:
+    if open_browser and _has_display():
         import threading
         import webbrowser
 
@@ -326,6 +334,8 @@ def _validate_and_serve(
 )
 def demo_command(port: int, no_browser: bool, out: Path) -> None:
     """Serve a three-page demo session on real images shipped by installed packages.
+
+    A web browser is opened on the URL unless --no-browser is given or there is no display.
 
     Copies slicerio's chest CT and its 7-segment Slicer segmentation and nibabel's T1 MR into
     OUT/images, writes OUT/demo.xml (from sample_sessions/), validates it and serves it at
