@@ -12,6 +12,7 @@ from sessionkit.io import read_image, write_nifti
 from sessionkit.scene.model import VolumeSource
 from sessionkit.scene.resolve import ColorLookup
 from sessionkit.session.colors import ColorTable
+from sessionkit.session.rules_image import path_escape_reason
 
 
 def color_lookup(table: ColorTable) -> ColorLookup:
@@ -32,13 +33,17 @@ def resolve_image_path(images_root: Path, path: str) -> Path:
     Raises
     ------
     ImageReadError
-        If the path is absolute or, after following links, leaves the images root (SK503/SK803).
+        If the path is absolute, has a drive letter, UNC prefix or URL scheme, or climbs above the
+        root (the lexical SK503 test, shared with the validator), or leaves the root after following
+        links (SK803).
     """
-    relative = PurePosixPath(path)
-    if relative.is_absolute() or ":" in path:
-        raise ImageReadError(f"image path {path!r} is absolute; paths are relative to the images root {images_root}")
+    reason = path_escape_reason(path)
+    if reason is not None:
+        raise ImageReadError(
+            f"image path {path!r} ({reason}) points outside the images root {images_root}; paths are relative to it"
+        )
     root = images_root.resolve()
-    target = (root / relative).resolve()
+    target = (root / PurePosixPath(path)).resolve()
     if not target.is_relative_to(root):
         raise ImageReadError(f"image path {path!r} resolves to {target}, outside the images root {root}")
     return target
