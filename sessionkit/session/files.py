@@ -100,14 +100,6 @@ def _case_insensitive(root: Path, parts: list[str]) -> Path | None:
     return current
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.relative_to(root)
-    except ValueError:
-        return False
-    return True
-
-
 class _FilesPass:
     def __init__(self, session: Session, images_root: Path, probe: ImageProbe | None, out: Findings) -> None:
         self.session = session
@@ -221,7 +213,7 @@ class _FilesPass:
             )
             candidate = actual
         real = candidate.resolve()
-        if not _inside(real, self.real_root):
+        if not real.is_relative_to(self.real_root):
             self.out.add(
                 "SK803",
                 f"{name}: path '{image.path}' resolves through a link to '{real}', outside the "
