@@ -53,6 +53,45 @@ def read_nrrd_header(path: str | Path) -> NrrdHeader:
         raise ImageReadError(f"{file}: not a readable NRRD header ({exc}); expected a .nrrd/.nhdr file") from exc
 
 
+def nrrd_data_file(header: NrrdHeader, path: str | Path) -> Path | None:
+    """The detached data file a header names (``data file:``), as pynrrd opens it; ``None`` when attached.
+
+    A relative name is relative to the header's folder; an absolute name is taken as it is.
+    """
+    name = header.get("datafile", header.get("data file"))
+    return None if name is None else Path(path).parent / str(name)
+
+
+def check_data_file(header: NrrdHeader, path: str | Path, root: str | Path | None = None) -> None:
+    """Refuse a detached data file outside ``root`` or that is not a regular file, before reading it.
+
+    Parameters
+    ----------
+    header : dict
+        The header of ``path`` (:func:`read_nrrd_header`).
+    path : str or Path
+        The ``.nhdr``/``.nrrd`` file.
+    root : str or Path, optional
+        Folder the data file must lie in after following links (the images root); ``None``: anywhere.
+
+    Raises
+    ------
+    ImageReadError
+        If the data file resolves outside ``root`` (an absolute or ``../`` name, a link), or is a
+        device, FIFO, folder or missing (``data file: /dev/zero`` would be read forever).
+    """
+    data = nrrd_data_file(header, path)
+    if data is None:
+        return
+    real = data.resolve()
+    if root is not None and not real.is_relative_to(Path(root).resolve()):
+        raise ImageReadError(
+            f"{path}: its data file {data.name!r} lies outside the images root; keep the data file beside its header"
+        )
+    if not real.is_file():
+        raise ImageReadError(f"{path}: its data file {data.name!r} is missing or not a regular file")
+
+
 def nrrd_dtype(header: NrrdHeader) -> np.dtype[np.generic]:
     """Voxel type named by the header's ``type`` field (native byte order), e.g. ``int16``."""
     try:
@@ -147,13 +186,15 @@ def nrrd_is_rgb(header: NrrdHeader, other: int | None) -> bool:
     return str(kinds[other]).lower() in _RGB_KINDS and nrrd_dtype(header) == np.uint8
 
 
-def read_nrrd(path: str | Path) -> Volume:
+def read_nrrd(path: str | Path, *, root: str | Path | None = None) -> Volume:
     """Read a NRRD volume (or a label map as its integer values).
 
     Parameters
     ----------
     path : str or Path
         ``.nrrd`` (attached) or ``.nhdr`` (detached) file; any encoding pynrrd reads.
+    root : str or Path, optional
+        Folder a detached data file must lie in (the images root), see :func:`check_data_file`.
 
     Returns
     -------
@@ -166,8 +207,8 @@ def read_nrrd(path: str | Path) -> Volume:
     Raises
     ------
     ImageReadError
-        If the file is missing, not NRRD, or its geometry is not a 2-D/3-D image (see
-        :func:`nrrd_geometry`).
+        If the file is missing, not NRRD, its data file is outside ``root`` or not a regular file,
+        or its geometry is not a 2-D/3-D image (see :func:`nrrd_geometry`).
 
     Examples
     --------
@@ -180,6 +221,7 @@ def read_nrrd(path: str | Path) -> Volume:
     True
     """
     file = require_file(path)
+    check_data_file(read_nrrd_header(file), file, root)
     try:
         data, header = nrrd.read(str(file), index_order="C")
     except (nrrd.NRRDError, OSError, ValueError, UnicodeDecodeError, EOFError) as exc:

@@ -9,7 +9,9 @@ The session ``Image@Type`` (session-format §6.3) is the ``image_type`` hint: ``
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +29,15 @@ from sessionkit.io.dicom_series import (
 )
 from sessionkit.io.metaimage import is_metaimage, read_metaimage
 from sessionkit.io.nifti import read_nifti, read_nifti_header, write_nifti
-from sessionkit.io.nrrd import nrrd_dtype, nrrd_geometry, nrrd_is_rgb, read_nrrd, read_nrrd_header, write_nrrd
+from sessionkit.io.nrrd import (
+    nrrd_data_file,
+    nrrd_dtype,
+    nrrd_geometry,
+    nrrd_is_rgb,
+    read_nrrd,
+    read_nrrd_header,
+    write_nrrd,
+)
 from sessionkit.io.picture import is_picture, read_picture
 from sessionkit.io.rtstruct import RTSTRUCT_SOP_CLASS, read_rtstruct
 from sessionkit.io.seg_nrrd import (
@@ -72,6 +82,9 @@ class ImageHeader:
         (from its ``Segment<N>_*`` header fields), and RTSTRUCT, DICOM SEG and SliceOmatic
         ``.tag`` files (which :func:`read_header` reads whole). ``None`` otherwise (a label map's
         segments come from the label values present: :func:`read_image`).
+    data_file : str or None
+        The detached data file a NRRD header names (``data file:``), joined to the header's folder,
+        links not followed; ``None`` for every other file.
     """
 
     path: str
@@ -82,6 +95,7 @@ class ImageHeader:
     frames: int = 1
     frame_of_reference_uid: str | None = None
     segments: tuple[Segment, ...] | None = None
+    data_file: str | None = None
 
 
 def _is_nifti_magic(head: bytes) -> bool:
@@ -147,6 +161,7 @@ def read_image(
     image_type: str | None = None,
     color_table: ColorTable | None = None,
     reference: Volume | str | Path | None = None,
+    root: str | Path | None = None,
 ) -> Volume | Segmentation:
     """Read any supported image file into the model.
 
@@ -168,6 +183,9 @@ def read_image(
         For an RT Structure Set or DICOM SEG: the image its contours/frames are placed onto (a Volume, or a file
         or folder of its DICOM series). Default: the series the structure set references, found
         near the file (by SeriesInstanceUID, else by FrameOfReferenceUID).
+    root : str or Path, optional
+        Folder every file a header names must lie in (the images root): a detached NRRD's data
+        file outside it is refused, as is one that is not a regular file (always).
 
     Returns
     -------
@@ -196,10 +214,10 @@ def read_image(
             )
         if fmt == "sliceomatic_tag":
             return read_sliceomatic_tag(file, color_table=color_table)
-        return read_seg_nrrd(file)
-    readers = {
+        return read_seg_nrrd(file, root=root)
+    readers: dict[str, Callable[[Path], Volume]] = {
         "dicom": read_dicom_series,
-        "nrrd": read_nrrd,
+        "nrrd": partial(read_nrrd, root=root),
         "nifti": read_nifti,
         "metaimage": read_metaimage,
         "picture": read_picture,
@@ -251,6 +269,7 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
     kind: Literal["volume", "segmentation"] = "segmentation" if image_type in _LABEL_TYPES else "volume"
     for_uid: str | None = None
     segments: tuple[Segment, ...] | None = None
+    data_file = None if header is None else nrrd_data_file(header, file)
     if fmt in ("rtstruct", "dicom_seg"):
         # derived objects carry no grid of their own: read them onto their reference
         image = read_image(file, image_type=image_type)
@@ -284,6 +303,7 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
         frames=frames,
         frame_of_reference_uid=for_uid,
         segments=segments,
+        data_file=None if data_file is None else str(data_file),
     )
 
 

@@ -29,7 +29,7 @@ from sessionkit.errors import ImageReadError
 from sessionkit.geometry import LPS_TO_RAS, ImageGrid
 from sessionkit.imaging import RGB, Segment, Segmentation
 from sessionkit.io._common import as_label_array, grid_from_ijk, ijk_affine, native, require_file
-from sessionkit.io.nrrd import nrrd_geometry, read_nrrd_header
+from sessionkit.io.nrrd import check_data_file, nrrd_geometry, read_nrrd_header
 
 _SEGMENT_KEY = re.compile(r"^Segment([0-9]+)_(.+)")
 
@@ -125,12 +125,14 @@ def seg_nrrd_segments(header: dict[str, Any]) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
-def read_seg_nrrd(path: str | Path) -> Segmentation:
+def read_seg_nrrd(path: str | Path, *, root: str | Path | None = None) -> Segmentation:
     """Read a Slicer ``.seg.nrrd`` segmentation (current or legacy 4-D layout).
 
     Parameters
     ----------
     path : str or Path
+    root : str or Path, optional
+        Folder a detached data file must lie in (:func:`~sessionkit.io.nrrd.check_data_file`).
 
     Returns
     -------
@@ -143,10 +145,12 @@ def read_seg_nrrd(path: str | Path) -> Segmentation:
     Raises
     ------
     ImageReadError
-        If the file is missing or not a segmentation slicerio/pynrrd can read.
+        If the file is missing or not a segmentation slicerio/pynrrd can read, or its data file is
+        outside ``root`` or not a regular file.
     """
     file = require_file(path)
     header = read_nrrd_header(file)
+    check_data_file(header, file, root)
     if _is_legacy(header):
         return _read_legacy(file)
     segments = seg_nrrd_segments(header)

@@ -79,7 +79,8 @@ class ImageCache:
         Raises
         ------
         ImageReadError
-            When the file is missing, outside the images root, or unreadable as its type.
+            When the file (or a data file its header names) is missing, outside the images root, or
+            unreadable as its type.
         """
         key = (source.path, source.image_type)
         with self._lock:
@@ -88,7 +89,7 @@ class ImageCache:
                 return self._images[key]
         path = resolve_image_path(self.images_root, source.path)
         color_table = self.color_table if source.image_type == "LabelMap" else None
-        image = read_image(path, image_type=source.image_type, color_table=color_table)
+        image = read_image(path, image_type=source.image_type, color_table=color_table, root=self.images_root)
         with self._lock:
             self._images[key] = image
             while len(self._images) > self.capacity:

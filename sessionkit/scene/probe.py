@@ -18,7 +18,7 @@ import numpy as np
 from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segmentation
-from sessionkit.io import describe_references, read_header, read_image
+from sessionkit.io import ImageHeader, describe_references, read_header, read_image
 from sessionkit.io.dicom_identity import read_series_instance_uid
 from sessionkit.io.dicom_series import is_dicom
 from sessionkit.session.files import ImageFacts
@@ -93,6 +93,13 @@ def _grid_facts(path: Path, image: SessionImage) -> ImageFacts:
     if image.type not in _GRID_TYPES:
         return ImageFacts()
     header = read_header(path, image_type=image.type)
+    data_files = () if header.data_file is None else (Path(header.data_file),)
+    if any(not file.resolve().is_file() for file in data_files):
+        return ImageFacts(data_files=data_files)  # the files pass reports it; a device is never read
+    return replace(_header_facts(path, image, header), data_files=data_files)
+
+
+def _header_facts(path: Path, image: SessionImage, header: ImageHeader) -> ImageFacts:
     if image.type == "Segmentation":
         grid, for_uid, segments = header.grid, header.frame_of_reference_uid, header.segments
         if segments is None:  # a label map: its segments are the label values present

@@ -57,6 +57,9 @@ class ImageFacts:
         Series an RTStruct refers to (SK807 when none of them is on the page).
     dicom_problem : str or None
         Why a ``DicomRead="Y"`` file is not usable as a DICOM series (missing tag, not DICOM): SK806.
+    data_files : tuple of Path
+        Other files the header names (a detached NRRD's ``data file``), links not followed: SK803
+        when one resolves outside the images root, SK804 when one is not a regular file.
     """
 
     grid: GridLike | None = None
@@ -68,6 +71,7 @@ class ImageFacts:
     series_instance_uid: str | None = None
     referenced_series_uids: tuple[str, ...] | None = None
     dicom_problem: str | None = None
+    data_files: tuple[Path, ...] = ()
 
 
 class ImageProbe(Protocol):
@@ -264,13 +268,40 @@ class _FilesPass:
                 if path is None:
                     continue
                 facts = self.inspect(page, image, path)
-                if facts is not None:
+                if facts is not None and self.data_files(page, image, facts):
                     page_facts[image.index] = facts
                     self.content(page, image, facts)
                     self.slice_offset(page, image, facts)
             if page_facts:
                 self.geometry(page, page_facts)
                 self.references(page, page_facts)
+
+    def data_files(self, page: Page, image: SessionImage, facts: ImageFacts) -> bool:
+        """SK803/SK804 for a data file outside the root or not a regular file; True when all are fine."""
+        name = image_name(page, image)
+        fine = True
+        for file in facts.data_files:
+            real = file.resolve()
+            if not real.is_relative_to(self.real_root):
+                self.out.add(
+                    "SK803",
+                    f"{name}: '{image.path}' names the data file '{file}', which resolves to '{real}', outside "
+                    f"the images root {self.real_root}",
+                    image.path_location or image.location,
+                    page=page,
+                    found=str(real),
+                )
+                fine = False
+            elif not real.is_file():
+                self.out.add(
+                    "SK804",
+                    f"{name}: '{image.path}' names the data file '{file}', which is missing or not a regular file",
+                    image.location,
+                    page=page,
+                    found=str(real),
+                )
+                fine = False
+        return fine
 
     def content(self, page: Page, image: SessionImage, facts: ImageFacts) -> None:
         name = image_name(page, image)
