@@ -21,8 +21,14 @@ from sessionkit.errors import Problem
 from sessionkit.session.source import SourceText, sourceline
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
-_RENAMES = {"Destination": "DefaultDestination", "Orientation": "DefaultOrientation", "Description": "Descriptor"}
-_ATTRIBUTE_HOMES = {
+#: Pre-2.0 element and attribute names and their current names (SK201/SK202 hints, ``fmt --upgrade``).
+PRE_2_0_RENAMES = {
+    "Destination": "DefaultDestination",
+    "Orientation": "DefaultOrientation",
+    "Description": "Descriptor",
+}
+#: Attributes often written on the wrong element, with the element they belong to.
+ATTRIBUTE_HOMES = {
     "EnableSegmentEditor": "Page",
     "AllowMultipleResponse": "Page",
     "SegmentRequiredOnAnyImage": "Page",
@@ -151,8 +157,8 @@ def describe(element: etree._Element) -> str:
 
 
 def _closest(name: str, candidates: tuple[str, ...]) -> str | None:
-    if name in _RENAMES and _RENAMES[name] in candidates:
-        return _RENAMES[name]
+    if name in PRE_2_0_RENAMES and PRE_2_0_RENAMES[name] in candidates:
+        return PRE_2_0_RENAMES[name]
     lowered = {c.lower(): c for c in candidates}
     if name.lower() in lowered:
         return lowered[name.lower()]
@@ -329,7 +335,7 @@ class _Mapper:
     def unknown_attribute(self, element: etree._Element | None, path: str | None, name: str, attribute: str) -> None:
         allowed = self.specs.get(name, ElementSpec((), ())).attributes
         close = _closest(attribute, allowed)
-        home = _ATTRIBUTE_HOMES.get(attribute)
+        home = ATTRIBUTE_HOMES.get(attribute)
         hint = f"rename it to '{close}'" if close else "remove it or rename it"
         if home and home != name:
             hint = f"move it to <{home}>"
