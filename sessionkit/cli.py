@@ -7,6 +7,7 @@ with rich and maps outcomes to exit codes (0 ok, 1 problems found, 2 usage or un
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -368,6 +369,14 @@ def demo_command(port: int, no_browser: bool, out: Path) -> None:
 @click.option("--quiet", is_flag=True, help="Report errors only; no summary line when everything is valid.")
 @click.option("--warnings-as-errors", is_flag=True, help="Exit 1 when any warning is reported.")
 @click.option("--disable", default="", help="Comma-separated warning codes to suppress, e.g. SK415,SK519.")
+@click.option(
+    "--dialect",
+    type=click.Choice(["sessionkit", "iq"]),
+    default="sessionkit",
+    show_default=True,
+    help="iq: also fail where Image Quizzer 3.4.3 refuses the file (SK301, SK505-SK507, SK701, SK707 "
+    "become errors; sessionkit extensions are reported as SK211).",
+)
 def validate_command(
     paths: tuple[str, ...],
     images_root: str | None,
@@ -376,6 +385,7 @@ def validate_command(
     quiet: bool,
     warnings_as_errors: bool,
     disable: str,
+    dialect: Literal["sessionkit", "iq"],
 ) -> None:
     """Check session files; exit 0 valid, 1 problems found, 2 usage error or unreadable input."""
     from dataclasses import replace
@@ -389,7 +399,12 @@ def validate_command(
     disabled = tuple(code.strip().upper() for code in disable.split(",") if code.strip())
     results = [
         check_session(
-            path, images_root=images_root, check_files_on_disk=not no_files, disabled=disabled, probe=probe_image
+            path,
+            images_root=images_root,
+            check_files_on_disk=not no_files,
+            disabled=disabled,
+            probe=probe_image,
+            dialect=dialect,
         )
         for path in paths
     ]

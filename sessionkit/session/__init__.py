@@ -2,7 +2,8 @@
 
 Public API (validation-rules.md, session-format.md):
 
-* :func:`validate_session` -- every problem of one session file, sorted (file, line, column, code);
+* :func:`validate_session` -- every problem of one session file, sorted (file, line, column, code),
+  in the ``sessionkit`` dialect or, with ``dialect="iq"``, as Image Quizzer 3.4.3 would refuse it;
 * :func:`load_session` -- the :class:`~sessionkit.session.model.Session` model, raising
   :class:`~sessionkit.errors.SessionError` when the file has errors;
 * :func:`check_session` -- both at once (model, problems, SHA-256), used by the CLI;
@@ -17,23 +18,26 @@ import gc
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sessionkit.errors import Problem, SessionError
 from sessionkit.session.build import build_session
+from sessionkit.session.codes import DIALECTS, IQ_ERRORS, Dialect
 from sessionkit.session.colors import DEFAULT_COLOR_TABLE, ColorEntry, ColorTable, read_color_table
 from sessionkit.session.files import ImageFacts, ImageProbe, check_files
 from sessionkit.session.findings import Findings
 from sessionkit.session.model import BUTTON_ACTIONS, Session
 from sessionkit.session.parse import DEFAULT_LIMITS, SafetyLimits, parse_session_file
 from sessionkit.session.rules import check_rules
-from sessionkit.session.schema import schema_path, validate_schema
+from sessionkit.session.schema import iq_extension_problems, schema_path, validate_schema
 
 __all__ = [
     "BUTTON_ACTIONS",
     "DEFAULT_COLOR_TABLE",
+    "DIALECTS",
     "ColorEntry",
     "ColorTable",
+    "Dialect",
     "ImageFacts",
     "ImageProbe",
     "SafetyLimits",
@@ -103,6 +107,7 @@ def check_session(
     probe: ImageProbe | None = None,
     disabled: Iterable[str] = (),
     limits: SafetyLimits = DEFAULT_LIMITS,
+    dialect: Dialect = "sessionkit",
 ) -> ValidationResult:
     """Run every validation stage on one session file (validation-rules §1).
 
@@ -120,13 +125,25 @@ def check_session(
         Warning codes to suppress.
     limits : SafetyLimits
         SK105 input limits.
+    dialect : {"sessionkit", "iq"}
+        ``"iq"``: the codes of :data:`~sessionkit.session.codes.IQ_ERRORS` are errors (and cannot be
+        disabled) and sessionkit extensions are reported as SK211, so the file fails where Image
+        Quizzer 3.4.3 refuses to run. Every other code keeps its severity.
 
     Returns
     -------
     ValidationResult
         Never raises for problems in the file.
+
+    Raises
+    ------
+    ValueError
+        When ``dialect`` is not one of :data:`~sessionkit.session.codes.DIALECTS`.
     """
-    disabled = tuple(disabled)
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; expected one of {', '.join(DIALECTS)}")
+    iq = dialect == "iq"
+    disabled = tuple(code for code in disabled if not (iq and code in IQ_ERRORS))
     with _collector_paused():
         doc = parse_session_file(path, limits)
         result = ValidationResult(file=doc.file, sha256=doc.sha256)
@@ -134,12 +151,16 @@ def check_session(
             result.problems = sorted(doc.problems, key=Problem.sort_key)
             return result
         problems = validate_schema(doc.root, doc.source, doc.file)
+        if iq:
+            problems += iq_extension_problems(doc.root, doc.source, doc.file)
         session = build_session(doc.root, doc.source, doc.file, doc.sha256)
         problems += check_rules(session, doc.source, disabled)
     if check_files_on_disk:
         source = doc.source
         problems += check_files(session, images_root, probe, disabled, lambda file: Findings(file, source, disabled))
     problems = [p for p in problems if p.is_error or p.code not in disabled]
+    if iq:
+        problems = [replace(p, severity="error") if p.code in IQ_ERRORS else p for p in problems]
     result.session = session
     result.problems = sorted(problems, key=Problem.sort_key)
     return result
@@ -151,6 +172,7 @@ def validate_session(
     images_root: str | os.PathLike[str] | None = None,
     check_files: bool = True,
     probe: ImageProbe | None = None,
+    dialect: Dialect = "sessionkit",
 ) -> list[Problem]:
     """Validate one session file and return every problem found.
 
@@ -164,13 +186,22 @@ def validate_session(
         ``False`` runs stages 1-3 only (``--no-files``): no colour file, Picture or image is opened.
     probe : ImageProbe, optional
         Image header reader enabling the content checks of stage 4.
+    dialect : {"sessionkit", "iq"}
+        ``"iq"``: fail where Image Quizzer 3.4.3 refuses to run (see :func:`check_session`).
 
     Returns
     -------
     list of Problem
         Sorted by file, line, column, code (validation-rules §4); empty when the file is clean.
+
+    Raises
+    ------
+    ValueError
+        When ``dialect`` is unknown.
     """
-    return check_session(path, images_root=images_root, check_files_on_disk=check_files, probe=probe).problems
+    return check_session(
+        path, images_root=images_root, check_files_on_disk=check_files, probe=probe, dialect=dialect
+    ).problems
 
 
 def load_session(

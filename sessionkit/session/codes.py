@@ -3,13 +3,18 @@
 
 The single source for the checks in this package, for ``docs/errors.md`` and for the report formats.
 Codes SK424 (IDs colliding after file-name mapping, clarifications C3), SK820 (colour ids above 255
-with drawing enabled, C9) and SK425-SK427/SK524 (``Image@StartingContourID``, issue #7) are sessionkit
-additions to the table.
+with drawing enabled, C9), SK425-SK427/SK524 (``Image@StartingContourID``, issue #7) and SK211 (a
+sessionkit extension under ``--dialect iq``, issue #12) are sessionkit additions to the table.
+
+Dialects: ``sessionkit`` (the default) reports every code with the severity of the table; ``iq``
+fails where Image Quizzer 3.4.3 refuses to run: the codes of :data:`IQ_ERRORS` become errors (same
+code, message and location) and every name of :data:`IQ_UNKNOWN` is reported as SK211.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sessionkit.errors import Severity
 
@@ -25,6 +30,15 @@ class Rule:
     hint: str
     origin: str
 
+
+#: Validation dialects: the first is the default.
+DIALECTS: tuple[str, ...] = ("sessionkit", "iq")
+Dialect = Literal["sessionkit", "iq"]
+#: Warnings that are errors under ``--dialect iq`` (Image Quizzer 3.4.3 refuses such a file).
+IQ_ERRORS = frozenset({"SK301", "SK505", "SK506", "SK507", "SK701", "SK707"})
+#: sessionkit extensions unknown to Image Quizzer 3.4.3's ImageQuizzer.xsd, as (element, attribute);
+#: attribute ``None`` means the element itself (reported as SK211 under ``--dialect iq``).
+IQ_UNKNOWN: tuple[tuple[str, str | None], ...] = (("Image", "StartingContourID"),)
 
 #: Rows in table order: code, severity, scope, condition, hint, origin.
 # fmt: off
@@ -46,6 +60,7 @@ _TABLE: tuple[tuple[str, Severity, str, str, str, str], ...] = (
     ('SK208', 'error', 'any', 'List attribute has the wrong number of items (PanOrigin 3, WindowLevel 2, ButtonCustomColorOn / ButtonToggleColorOff 3)', 'give exactly that many space-separated numbers', 'S10, V32'),
     ('SK209', 'error', 'any', "Number outside its type's range: Opacity not in [0, 1]; MinMarkupLinesRequired(OnAnyImage) < 1; integer beyond 32 bits", 'omit the attribute instead of writing 0', 'S10, V35'),
     ('SK210', 'error', 'any', 'Non-whitespace text directly inside Session, Page, Image, ROIs, QuestionSet or Question', 'delete the stray text or move it into an Option', 'S1–S8'),
+    ('SK211', 'error', 'any', 'With --dialect iq only: an element or attribute that is a sessionkit extension unknown to Image Quizzer 3.4.3\'s XSD (' + ', '.join(f'{e}@{a}' if a else e for e, a in IQ_UNKNOWN) + ')', 'remove it for Image Quizzer, or validate with the default --dialect sessionkit', 'new (issue #12)'),
     ('SK301', 'warning', 'session', 'ROIColorFile ends with .txt (the extension is stripped)', 'write only the stem; IQ rejects the extension', 'V13'),
     ('SK302', 'error', 'session', 'ROIColorFile contains a path separator, .., drive letter or is absolute', 'put the colour file next to the session file and give its stem', 'new'),
     ('SK303', 'warning', 'session', 'EmailResultsTo is set; sessionkit sends no results e-mail', 'remove it, or configure a completion notice on the server (D15)', 'V7, V8'),
@@ -160,3 +175,16 @@ _TABLE: tuple[tuple[str, Severity, str, str, str, str], ...] = (
 # fmt: on
 
 RULES: dict[str, Rule] = {row[0]: Rule(*row) for row in _TABLE}
+
+
+def severity(code: str, dialect: Dialect = "sessionkit") -> Severity:
+    """Severity of rule ``code`` in ``dialect`` (``iq`` turns the codes of :data:`IQ_ERRORS` into errors).
+
+    Raises
+    ------
+    KeyError
+        When ``code`` is not in the rule table.
+    """
+    if dialect == "iq" and code in IQ_ERRORS:
+        return "error"
+    return RULES[code].severity

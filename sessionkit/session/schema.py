@@ -1,5 +1,7 @@
 """Stage 2 of validation: the XSD check (codes SK201–SK210, plus SK107 when the schema is missing).
 
+Under ``--dialect iq`` the names session.xsd adds to Image Quizzer's XSD are reported too (SK211).
+
 ``lxml.etree.XMLSchema`` (libxml2) decides validity (clarifications C4); its error log is mapped to
 rule codes with line, column, XPath, the allowed values and the closest known name. Cardinalities
 that XSD 1.0 cannot express for the relaxed content models of session-format §11 (one ``Path`` per
@@ -18,6 +20,7 @@ from pathlib import Path
 from lxml import etree
 
 from sessionkit.errors import Problem
+from sessionkit.session.codes import IQ_UNKNOWN, RULES
 from sessionkit.session.source import SourceText, sourceline
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -543,4 +546,40 @@ def validate_schema(root: etree._Element, source: SourceText, file: str) -> list
         for entry in iter(loaded.schema.error_log):  # type: ignore[call-overload]
             mapper.map(entry)
     _cardinality(mapper, root)
+    return mapper.problems
+
+
+def iq_extension_problems(root: etree._Element, source: SourceText, file: str) -> list[Problem]:
+    """SK211 for every sessionkit extension of :data:`~sessionkit.session.codes.IQ_UNKNOWN` in a session.
+
+    Parameters
+    ----------
+    root : lxml element
+        Root ``Session`` element.
+    source : SourceText
+        Decoded text for positions.
+    file : str
+        Name used in problems.
+
+    Returns
+    -------
+    list of Problem
+        One error per extension element or attribute, at its position (Image Quizzer 3.4.3's XSD
+        rejects these names, so IQ refuses the file).
+    """
+    mapper = _Mapper(root, source, file, {})
+    for name, attribute in IQ_UNKNOWN:
+        for element in root.iter(name):
+            if attribute is not None and attribute not in element.attrib:
+                continue
+            what = f"attribute '{attribute}' of <{name}>" if attribute else f"element <{name}>"
+            mapper.add(
+                "SK211",
+                element,
+                element.getroottree().getpath(element),
+                attribute,
+                f"{what} is a sessionkit extension; Image Quizzer 3.4.3's XSD does not define it",
+                RULES["SK211"].hint,
+                found=attribute or name,
+            )
     return mapper.problems

@@ -133,3 +133,36 @@ def test_json_is_strict_with_non_finite_values(tmp_path: Path) -> None:
     document = json.loads(output, parse_constant=lambda name: pytest.fail(f"non-standard JSON constant {name}"))
     found = [p["found"] for p in document["files"][0]["problems"] if p["code"] == "SK518"]
     assert found == ["inf"]
+
+
+def test_dialect_iq_fails_where_image_quizzer_refuses(tmp_path: Path) -> None:
+    # The default dialect only warns about the missing DefaultDestination/Layer/DefaultOrientation;
+    # Image Quizzer 3.4.3 needs them, so --dialect iq reports the same problems as errors.
+    session = tmp_path / "study.xml"
+    session.write_text(WARNING_ONLY)
+    code, default = _run(str(session), "--no-files")
+    assert code == 0
+    code, iq = _run(str(session), "--no-files", "--dialect", "iq", "--disable", "SK505")
+    assert code == 1
+    default_lines = default.strip().splitlines()[:-1]
+    assert {line.split(" ")[1] for line in default_lines} == {"SK505", "SK506", "SK507"}
+    assert iq.strip().splitlines()[:-1] == [line.replace(" warning: ", " error: ") for line in default_lines]
+    assert iq.strip().splitlines()[-1] == "3 errors, 0 warnings in 1 file"
+
+
+def test_dialect_iq_reports_sessionkit_extensions_and_keeps_other_severities(tmp_path: Path) -> None:
+    session = tmp_path / "study.xml"
+    session.write_text(
+        etree.tostring(etree.parse(VALID)).decode().replace('<Image ID="CT"', '<Image ID="CT" StartingContourID="X"', 1)
+    )
+    assert 'StartingContourID="X"' in session.read_text()
+    code, output = _run(str(session), "--no-files", "--dialect", "iq", "--format", "json")
+    problems = json.loads(output)["files"][0]["problems"]
+    iq_only = [p for p in problems if p["code"] == "SK211"]
+    assert len(iq_only) == 1 and iq_only[0]["severity"] == "error" and iq_only[0]["attribute"] == "StartingContourID"
+    assert iq_only[0]["line"] is not None and iq_only[0]["column"] is not None
+    # Every other code keeps its default-dialect severity.
+    code, default_output = _run(str(session), "--no-files", "--format", "json")
+    default = {(p["code"], p["line"], p["severity"]) for p in json.loads(default_output)["files"][0]["problems"]}
+    assert {(p["code"], p["line"], p["severity"]) for p in problems if p["code"] != "SK211"} == default
+    assert "SK211" not in default_output

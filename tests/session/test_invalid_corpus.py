@@ -1,4 +1,7 @@
-"""Every file of tests/data/sessions/invalid/ yields exactly its expected codes at the expected lines."""
+"""Every file of tests/data/sessions/invalid/ yields exactly its expected codes at the expected lines.
+
+A case whose ``expected.json`` names a ``dialect`` is validated in that dialect (default ``sessionkit``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sessionkit.session import validate_session
-from sessionkit.session.codes import RULES
+from sessionkit.session.codes import RULES, severity
 
 INVALID = Path(__file__).resolve().parent.parent / "data" / "sessions" / "invalid"
 CASES = sorted(INVALID.glob("*.xml"))
@@ -30,11 +33,12 @@ def test_corpus_is_large_enough() -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
 def test_invalid_session(case: Path) -> None:
     expected = json.loads(case.with_suffix(".expected.json").read_text())
-    problems = validate_session(case, check_files=expected["check_files"])
+    dialect = expected.get("dialect", "sessionkit")
+    problems = validate_session(case, check_files=expected["check_files"], dialect=dialect)
     found = [{"code": p.code, "line": p.line, "file": Path(p.file or "").name} for p in problems]
     assert found == expected["problems"]
     assert any(p.is_error for p in problems)
     for problem in problems:
         assert problem.hint.strip(), f"{problem.code} has no hint"
         assert problem.message.strip()
-        assert problem.severity == RULES[problem.code].severity
+        assert problem.severity == severity(problem.code, dialect)
