@@ -157,12 +157,13 @@ def test_dialect_iq_reports_sessionkit_extensions_and_keeps_other_severities(tmp
     )
     assert 'StartingContourID="X"' in session.read_text()
     code, output = _run(str(session), "--no-files", "--dialect", "iq", "--format", "json")
+    assert code == 1
     problems = json.loads(output)["files"][0]["problems"]
     iq_only = [p for p in problems if p["code"] == "SK211"]
     assert len(iq_only) == 1 and iq_only[0]["severity"] == "error" and iq_only[0]["attribute"] == "StartingContourID"
     assert iq_only[0]["line"] is not None and iq_only[0]["column"] is not None
     # Every other code keeps its default-dialect severity.
-    code, default_output = _run(str(session), "--no-files", "--format", "json")
+    _, default_output = _run(str(session), "--no-files", "--format", "json")
     default = {(p["code"], p["line"], p["severity"]) for p in json.loads(default_output)["files"][0]["problems"]}
     assert {(p["code"], p["line"], p["severity"]) for p in problems if p["code"] != "SK211"} == default
     assert "SK211" not in default_output
