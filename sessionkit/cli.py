@@ -589,3 +589,35 @@ def fmt_command(files: tuple[Path, ...], check: bool, upgrade: bool, results_roo
         raise SystemExit(2)
     if check and changed:
         raise SystemExit(1)
+
+
+@main.group("analyze")
+def analyze_group() -> None:
+    """Statistics of a finished study: MRMC, agreement (analysis.md)."""
+
+
+def _analysis_failed(exc: Exception) -> None:
+    """Print an analysis error and exit 1 (input problems it reports) or 2 (unreadable input)."""
+    from sessionkit.errors import AnalysisInputError
+
+    click.echo(f"error: {exc}", err=True)
+    raise SystemExit(1 if isinstance(exc, AnalysisInputError) else 2) from exc
+
+
+@analyze_group.command("mrmc")
+@click.argument("ratings", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
+def analyze_mrmc_command(ratings: Path, output_format: str, alpha: float) -> None:
+    """Obuchowski-Rockette-Hillis MRMC on RATINGS (.imrmc, or CSV reader,modality,case,truth,rating)."""
+    from sessionkit.analysis.mrmc import format_mrmc_text, or_hillis
+    from sessionkit.analysis.output import dumps
+    from sessionkit.analysis.ratings import read_mrmc_ratings
+    from sessionkit.errors import SessionKitError
+
+    try:
+        result = or_hillis(read_mrmc_ratings(ratings), alpha=alpha)
+    except SessionKitError as exc:
+        _analysis_failed(exc)
+        return
+    click.echo(dumps(result.to_json()) if output_format == "json" else format_mrmc_text(result))

@@ -130,3 +130,22 @@ class Problem:
             f"{self.file or '<unknown>'}:{self.line or 0}:{self.column or 0}: "
             f"{self.code} {self.severity}: {self.message} ({self.hint})"
         )
+
+
+class AnalysisInputError(SessionKitError):
+    """Input to a statistic has problems it reports (incomplete design, bad values): CLI exit 1.
+
+    ``problems`` holds one line per problem (file, row, what was found, the fix); ``missing`` the
+    (reader, modality, case) cells an incomplete MRMC design lacks.
+    """
+
+    def __init__(
+        self, message: str, problems: list[str] | None = None, missing: list[tuple[str, str, str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.problems: list[str] = problems or [message]
+        self.missing: list[tuple[str, str, str]] = missing or []
+
+
+class RatingsReadError(SessionKitError):
+    """A ratings, design or run file for analysis cannot be read at all (missing, not UTF-8, no header): exit 2."""
