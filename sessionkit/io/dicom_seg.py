@@ -3,8 +3,13 @@
 Each frame of a SEG is placed on the grid of the referenced image series by its own geometry
 (``PlanePositionSequence``/``PlaneOrientationSequence`` of the functional groups, DICOM PS3.3
 C.7.6.16), so segments that cover only some slices land on the right ones and references that
-dangle do not matter once the series is known. Pixel meaning (PS3.3 C.8.20.2): BINARY frames are
-0/1 per segment (``SegmentIdentificationSequence``); FRACTIONAL values are divided by
+dangle do not matter once the series is known. Without the series (no reference given, none found
+near the file) the grid comes from the SEG itself: the frames' positions, orientation and
+``PixelMeasuresSequence`` (highdicom's ``get_volume_geometry``), with the slice axis along
+row x column direction as for an image series, so frames stored in any order land on their slice.
+Bit-packed BINARY frames whose pixel count is not a multiple of 8 follow each other without padding
+(PS3.5 8.1.1); pydicom unpacks them. Pixel meaning (PS3.3 C.8.20.2): BINARY frames are 0/1 per
+segment (``SegmentIdentificationSequence``); FRACTIONAL values are divided by
 ``MaximumFractionalValue`` and thresholded at 0.5; Label Map frames hold segment numbers
 (segment 0 = background; values without a segment, e.g. ``PixelPaddingValue``, are dropped).
 Colours come from ``RecommendedDisplayCIELabValue`` converted to RGB by highdicom.
@@ -105,6 +110,51 @@ def _frame_slices(dataset: Any, grid: ImageGrid, source: str) -> list[int]:
     return indices
 
 
+def own_grid(dataset: Any, source: str) -> ImageGrid:
+    """The grid a SEG's frames span, from its own functional groups (no reference image needed).
+
+    Parameters
+    ----------
+    dataset : highdicom.seg.Segmentation
+        The SEG as read by highdicom.
+    source : str
+        File name used in messages.
+
+    Returns
+    -------
+    ImageGrid
+        ``(slices, Rows, Columns)`` from the lowest to the highest frame position along
+        ``row direction x column direction`` (LPS mm; the convention of a DICOM image series),
+        slice spacing from the positions (or ``SpacingBetweenSlices``/``SliceThickness`` for a
+        single frame); slices without a frame are part of the grid.
+
+    Raises
+    ------
+    ImageReadError
+        If the frames do not form a regularly spaced stack of parallel planes, or lack
+        positions, orientation or pixel spacing; the fix is to give the reference image.
+    """
+    try:
+        geometry = dataset.get_volume_geometry()
+    except (AttributeError, KeyError, ValueError, TypeError, IndexError) as exc:
+        geometry = None
+        reason = f" ({exc})"
+    else:
+        reason = ""
+    if geometry is None:
+        raise ImageReadError(
+            f"{source}: the SEG's frames do not define a regular 3-D grid{reason} and its referenced series was "
+            "not found near the file; give the reference image (--reference)"
+        )
+    affine = np.array(geometry.affine, dtype=np.float64)
+    shape = tuple(int(n) for n in geometry.spatial_shape)
+    columns, rows = affine[:3, 2], affine[:3, 1]
+    if float(np.dot(affine[:3, 0], np.cross(columns, rows))) < 0:  # highdicom stacks against the normal
+        affine[:3, 3] = affine[:3, 3] + (shape[0] - 1) * affine[:3, 0]
+        affine[:3, 0] = 0.0 - affine[:3, 0]  # (0.0 - x avoids printing -0.0)
+    return ImageGrid((shape[0], shape[1], shape[2]), affine)
+
+
 def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path | None = None) -> Segmentation:
     """Read a DICOM SEG onto the grid of its reference image series.
 
@@ -113,7 +163,8 @@ def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path 
     path : str or Path
     reference : Volume, ImageGrid, str or Path, optional
         The reference image (or one file/folder of its series). Default: the series named in
-        ``ReferencedSeriesSequence``, found near the file (else one sharing the frame of reference).
+        ``ReferencedSeriesSequence``, found near the file (else one sharing the frame of reference),
+        else the grid of the SEG's own frames (:func:`own_grid`).
 
     Returns
     -------
@@ -124,8 +175,9 @@ def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path 
     Raises
     ------
     ImageReadError
-        If the file is not a SEG, the reference is not found, or a frame does not lie on a
-        slice of the reference grid (size, orientation or position differ).
+        If the file is not a SEG, a frame does not lie on a slice of the reference grid (size,
+        orientation or position differ), or no reference is found and the SEG's own frames do
+        not define a regular grid.
     """
     file = require_file(path)
     dataset = _read(file)
@@ -136,14 +188,8 @@ def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path 
         grid = reference
     else:
         if reference is None:
-            found, _ = find_series(file, series_uid, for_uid)
-            if found is None:
-                raise ImageReadError(
-                    f"{file}: referenced series {series_uid} (frame of reference {for_uid}) not found near the file; "
-                    "give the reference image (--reference)"
-                )
-            reference = found
-        grid = read_dicom_series_header(reference)[0]
+            reference, _ = find_series(file, series_uid, for_uid)
+        grid = own_grid(dataset, str(file)) if reference is None else read_dicom_series_header(reference)[0]
     slices = _frame_slices(dataset, grid, str(file))
     frames = np.asarray(dataset.pixel_array)
     frames = frames.reshape(len(slices), *grid.spatial_shape[1:])

@@ -5,6 +5,7 @@ the NRRD label maps dcmqi made them from (counts via pynrrd: liver_seg 107098; p
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,3 +111,116 @@ def test_b2_fractional_thresholded_at_half_on_an_explicit_grid(corpus: Path) -> 
     # the 0/1 FRACTIONAL twin has 638 pixels at 255
     assert fractional.voxel_count(fractional.segments[0]) == 638
     np.testing.assert_array_equal(fractional.layers, binary.layers)
+
+
+# --- standalone: the SEG's own geometry (issue 12 item 1) -----------------------------------
+
+
+def _alone(source: Path, tmp_path: Path) -> Path:
+    """A copy of the SEG in a folder of its own (its image series is not near it)."""
+    target = tmp_path / "alone" / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(source.read_bytes())
+    return target
+
+
+def _lps_voxels(seg: Segmentation) -> dict[str, np.ndarray]:
+    """Per segment name: the LPS mm centres of its voxels, sorted (grid-independent)."""
+    out = {}
+    for segment in seg.segments:
+        points = seg.grid.index_to_lps(np.argwhere(seg.mask(segment)))
+        out[segment.name] = np.round(points[np.lexsort(points.T[::-1])], 3)
+    return out
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        f"{B1}/liver.dcm",
+        f"{B1}/partial_overlaps.dcm",
+        f"{B2}/seg_image_ct_binary_single_frame.dcm",
+        f"{B3}/sparse-labelmap-noppv.dcm",
+        f"{B3}/sparse-labelmap-ppv5.dcm",
+        f"{B3}/24x38x3/seg/label.seg",
+    ],
+)
+def test_seg_without_its_series_reads_from_its_own_geometry(corpus: Path, tmp_path: Path, name: str) -> None:
+    with_series = _seg(corpus / name)
+    alone = _seg(_alone(corpus / name, tmp_path))
+    # every corpus SEG spans its series here, so the grid is the series' grid, not just the same voxels
+    assert alone.grid.matches(with_series.grid)
+    np.testing.assert_array_equal(alone.layers, with_series.layers)
+    assert [(s.segment_id, s.name, s.color) for s in alone.segments] == [
+        (s.segment_id, s.name, s.color) for s in with_series.segments
+    ]
+    assert alone.frame_of_reference_uid == with_series.frame_of_reference_uid
+
+
+def test_b2_seg_on_three_of_four_irregular_slices_reads_alone(corpus: Path, tmp_path: Path) -> None:
+    from sessionkit.io.dicom_series import read_dicom_series_header
+
+    # the SEG covers CT2's three evenly spaced slices; their grid is the reference path's answer
+    grid = read_dicom_series_header([corpus / B2 / "CT2" / n for n in ("17136", "17166", "17196")]).grid
+    for name in ("seg_image_ct_binary.dcm", "seg_image_ct_true_fractional.dcm"):
+        alone = read_dicom_seg(_alone(corpus / B2 / name, tmp_path))
+        on_reference = read_dicom_seg(corpus / B2 / name, reference=grid)
+        assert alone.grid.matches(grid)
+        np.testing.assert_array_equal(alone.layers, on_reference.layers)
+        assert alone.voxel_count(alone.segments[0]) > 0
+
+
+def test_seg_with_descending_frames_and_unaligned_bits(phantom: Any, phantom_dicom: Path, tmp_path: Path) -> None:
+    """highdicom writes a BINARY SEG of the oblique 5x7x9 phantom with its frames in descending slice
+    order; 7x9 = 63 bits per frame, so frames 2-5 start mid-byte (PS3.5 8.1.1: no padding)."""
+    import highdicom as hd
+    import pydicom
+    from pydicom.sr.codedict import codes
+
+    files = sorted(phantom_dicom.glob("*.dcm"), key=lambda f: int(f.stem))  # names run in reverse slice order
+    sources = [pydicom.dcmread(f) for f in files]
+    positions = [float(np.dot(s.ImagePositionPatient, phantom.direction[:, 0])) for s in sources]
+    assert positions == sorted(positions, reverse=True)  # descending along the slice axis
+    labels = phantom.labels()
+    masks = np.stack([labels[::-1] == 1, labels[::-1] == 2], axis=-1).astype(np.uint8)
+    seg = hd.seg.Segmentation(
+        source_images=sources,
+        pixel_array=masks,
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=[
+            hd.seg.SegmentDescription(
+                segment_number=number,
+                segment_label=label,
+                segmented_property_category=codes.SCT.Tissue,
+                segmented_property_type=codes.SCT.Tissue,
+                algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
+            )
+            for number, label in ((1, "block"), (2, "column"))
+        ],
+        series_instance_uid=hd.UID(),
+        series_number=2,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="test",
+        manufacturer_model_name="test",
+        software_versions="0",
+        device_serial_number="0",
+        omit_empty_frames=False,
+    )
+    path = tmp_path / "alone" / "phantom_seg.dcm"
+    path.parent.mkdir()
+    seg.save_as(path)
+    stored = pydicom.dcmread(path)
+    frame_positions = [
+        float(np.dot(g.PlanePositionSequence[0].ImagePositionPatient, phantom.direction[:, 0]))
+        for g in stored.PerFrameFunctionalGroupsSequence
+    ]
+    assert frame_positions[0] > frame_positions[-1]  # stored high to low
+    assert int(stored.Rows) * int(stored.Columns) % 8 != 0
+    for read in (read_dicom_seg(path), read_dicom_seg(path, reference=phantom_dicom)):
+        np.testing.assert_allclose(read.grid.spacing, phantom.spacing, atol=1e-6)
+        np.testing.assert_allclose(read.grid.direction, phantom.direction, atol=1e-6)
+        np.testing.assert_allclose(read.grid.origin, phantom.origin, atol=1e-4)
+        for name, value in (("block", 1), ("column", 2)):
+            segment = read.segment_named(name)
+            assert segment is not None
+            np.testing.assert_array_equal(read.mask(segment), labels == value)
