@@ -53,7 +53,7 @@ class ImageGrid:
     --------
     >>> g = ImageGrid.from_parts((2, 3, 4), spacing=(3.0, 1.0, 0.5))
     >>> g.index_to_lps([[1, 2, 3]]).tolist()
-    [[1.5, 2.0, 3.0]]
+    [[3.0, 2.0, 1.5]]
     """
 
     spatial_shape: tuple[int, int, int]
@@ -152,10 +152,20 @@ class ImageGrid:
         return not self.differences(other)
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready description: spatial_shape, spacing, origin, direction (columns)."""
+        """JSON-ready description: spatial_shape, spacing, origin, direction.
+
+        ``direction[r][c]`` is LPS component ``r`` of the unit vector of array axis ``c`` (axes in
+        ``(slice, row, column)`` order), i.e. the rows of :attr:`direction` as nested lists.
+
+        Examples
+        --------
+        >>> g = ImageGrid.from_parts((2, 3, 4), direction=[[0, 0, -1], [0, -1, 0], [1, 0, 0]])
+        >>> g.to_dict()["direction"]  # column 0: the slice axis runs along +z (superior)
+        [[0.0, 0.0, -1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]]
+        """
         return {
             "spatial_shape": list(self.spatial_shape),
             "spacing": self.spacing.tolist(),
             "origin": self.origin.tolist(),
-            "direction": self.direction.T.tolist(),
+            "direction": self.direction.tolist(),
         }

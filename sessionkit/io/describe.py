@@ -35,8 +35,9 @@ def describe(image: Volume | Segmentation) -> dict[str, Any]:
     -------
     dict
         ``source``, ``kind`` (``volume``/``segmentation``), ``spatial_shape`` (slice, row, column),
-        ``spacing`` (mm), ``origin`` (LPS mm, centre of voxel 0,0,0), ``direction`` (list of the
-        three unit LPS column vectors of the array axes), ``frame_of_reference_uid``, ``dtype``,
+        ``spacing`` (mm), ``origin`` (LPS mm, centre of voxel 0,0,0), ``direction`` (3x3 nested
+        list: ``direction[r][c]`` = LPS component ``r`` of the unit vector of array axis ``c``, axes in
+        ``(slice, row, column)`` order, so column 0 is the slice axis), ``frame_of_reference_uid``, ``dtype``,
         ``value_range`` ([min, max]), ``frames``; for a volume ``rgb`` (colour picture); for a
         segmentation ``layers`` and ``segments`` (each ``segment_id``, ``label_value``, ``name``,
         ``color`` RGB 0-255, ``layer``, ``voxel_count``); ``notes`` (e.g. a volume whose values look like a mask,

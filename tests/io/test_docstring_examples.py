@@ -16,6 +16,7 @@ import pytest
         "sessionkit.io.describe",
         "sessionkit.io.rtstruct",
         "sessionkit.imaging.palette",
+        "sessionkit.geometry",
     ],
 )
 def test_docstring_examples_run(module: str) -> None:

@@ -78,7 +78,8 @@ def test_cli_inspect_json_on_corpus(corpus: Path) -> None:
     info = json.loads(result.output)
     assert info["kind"] == "segmentation"
     assert info["spatial_shape"] == [34, 128, 128]
-    assert info["direction"] == [[0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]]
+    # direction[r][c]: LPS component r of array axis c; slices superior (+z), rows anterior (-y), columns right (-x)
+    assert info["direction"] == [[0.0, 0.0, -1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]]
     assert info["segments"][4] == {
         "segment_id": "Segment_5",
         "label_value": 5,
@@ -103,3 +104,20 @@ def test_cli_inspect_unreadable_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["inspect", str(tmp_path / "nope.nii")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def test_cli_inspect_json_direction_columns_are_the_array_axes(phantom_files: Any, phantom: Any) -> None:
+    """``direction[r][c]`` = LPS component r of array axis c, on the oblique phantom written by pynrrd:
+    column 0 is the step from voxel (0,0,0) to (1,0,0), divided by the slice spacing."""
+    path = phantom_files.volumes["nrrd-lps"]
+    result = CliRunner().invoke(main, ["inspect", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    direction = np.array(info["direction"])
+    np.testing.assert_allclose(direction, phantom.direction, atol=1e-9)
+    assert not np.allclose(direction, direction.T)  # the oblique phantom tells a matrix from its transpose
+    for axis in range(3):
+        step = np.zeros(3)
+        step[axis] = 1.0
+        one_voxel = read_image(path).grid.index_to_lps([step])[0] - np.array(info["origin"])
+        np.testing.assert_allclose(direction[:, axis], one_voxel / info["spacing"][axis], atol=1e-9)
