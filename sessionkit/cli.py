@@ -433,14 +433,15 @@ def validate_command(
 
 
 @main.command("export")
-@click.argument("run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["iq-xml", "csv", "json", "seg.nrrd", "dicom-seg", "nifti"]),
+    type=click.Choice(["iq-xml", "csv", "json", "seg.nrrd", "dicom-seg", "nifti", "answers", "imrmc"]),
     required=True,
     help="iq-xml: Image Quizzer results XML per run; csv: all response rows; json: state, logs and events. "
-    "With --contours: seg.nrrd, dicom-seg or nifti.",
+    "With --contours: seg.nrrd, dicom-seg or nifti. answers: final answers of every run (analysis.md §4); "
+    "imrmc: the --rating question's ratings for iMRMC/RJafroc (needs --design).",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file (folder for iq-xml).")
 @click.option("--escape-formulas", is_flag=True, help="csv: prefix values starting with = + - @ with '.")
@@ -451,16 +452,35 @@ def validate_command(
     default=None,
     help="dicom-seg: folder the session's image paths are relative to (the SEG references the series).",
 )
+@click.option(
+    "--design",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="answers/imrmc: design.csv mapping pages to case_id, modality and truth.",
+)
+@click.option("--rating", default=None, help="imrmc: the question whose answer is the rating (descriptor or PAGE:S.Q).")
+@click.option("--include-incomplete", is_flag=True, help="answers/imrmc: also use runs the reader did not finish.")
 def export_command(
-    run_dir: Path,
+    run_dirs: tuple[Path, ...],
     output_format: str,
     output: Path | None,
     escape_formulas: bool,
     contours: bool,
     images_root: Path | None,
+    design: Path | None,
+    rating: str | None,
+    include_incomplete: bool,
 ) -> None:
-    """Export RUN_DIR (<results root>/<reader>/<session_stem>, or a results root) (clarifications C10)."""
+    """Export RUN_DIRS (<results root>/<reader>/<session_stem>, or results roots) (clarifications C10)."""
     import json
+
+    if output_format in ("answers", "imrmc"):
+        _export_answers(run_dirs, output_format, output, design, rating, include_incomplete)
+        return
+    if len(run_dirs) != 1:
+        click.echo(f"error: --format {output_format} exports one results root or run folder at a time", err=True)
+        raise SystemExit(2)
+    run_dir = run_dirs[0]
 
     if contours or output_format in {"seg.nrrd", "dicom-seg", "nifti"}:
         _export_contours(run_dir, output_format, output, contours, images_root)
@@ -621,3 +641,43 @@ def analyze_mrmc_command(ratings: Path, output_format: str, alpha: float) -> Non
         _analysis_failed(exc)
         return
     click.echo(dumps(result.to_json()) if output_format == "json" else format_mrmc_text(result))
+
+
+def _export_answers(
+    run_dirs: tuple[Path, ...],
+    output_format: str,
+    output: Path | None,
+    design_path: Path | None,
+    rating: str | None,
+    include_incomplete: bool,
+) -> None:
+    """``export --format answers|imrmc`` (analysis.md §2, §4): final answers, or one question's ratings."""
+    from sessionkit.analysis.answers import answers_csv, collect_answers, imrmc_text, mrmc_records, select_rating
+    from sessionkit.analysis.design import read_design
+    from sessionkit.analysis.ratings import build_rating_table
+    from sessionkit.errors import SessionKitError
+    from sessionkit.responses.export import write_export
+
+    if len(run_dirs) > 1 and output is None:
+        click.echo("error: with several RUN_DIRS give the output file with -o", err=True)
+        raise SystemExit(2)
+    if output_format == "imrmc" and (design_path is None or rating is None):
+        click.echo("error: --format imrmc needs --design design.csv and --rating QUESTION", err=True)
+        raise SystemExit(2)
+    rating = rating if output_format == "imrmc" else None
+    target = output or run_dirs[0] / "exports" / ("answers.csv" if output_format == "answers" else "study.imrmc")
+    try:
+        design = read_design(design_path) if design_path else None
+        collected = collect_answers(run_dirs, design, include_incomplete=include_incomplete)
+        for run_dir, reason in collected.excluded:
+            click.echo(f"excluded {run_dir}: {reason}", err=True)
+        if rating is None:
+            data = answers_csv(collected.answers)
+        else:
+            records = mrmc_records(select_rating(collected.answers, rating), str(design_path))
+            data = imrmc_text(build_rating_table(records, str(design_path))).encode("utf-8")
+        write_export(data, target)
+    except SessionKitError as exc:
+        _analysis_failed(exc)
+        return
+    click.echo(str(target))
