@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +28,16 @@ from sessionkit.errors import GeometryError, ImageReadError, SegmentationError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segmentation, Volume
 from sessionkit.io._common import ColorTable, as_label_array, label_dtype, labelmap_segmentation
-from sessionkit.io.nifti import read_nifti_bytes
+from sessionkit.io.nifti import _GZIP_MAGIC, read_nifti_bytes
 from sessionkit.io.nrrd import _nrrd_header, read_nrrd
 
 LabelArray = npt.NDArray[np.integer]
 
 #: Highest label value the viewer can draw (8-bit drawing, clarifications C9).
 MAX_DRAWN_LABEL = 255
+
+#: Bytes a drawing may take beyond two bytes per voxel (uint16): the NIfTI header and its extensions.
+DRAWING_HEADER_ALLOWANCE = 1 << 20
 
 #: pynrrd's ``# on <date>(GMT).`` header comment (the only non-deterministic bytes it writes).
 _WRITE_TIME_COMMENT = re.compile(rb"\A(NRRD\d{4}\n(?:#[^\n]*\n)*?)# on [^\n]*\(GMT\)\.\n")
@@ -75,6 +79,29 @@ def _grid_problem(found: ImageGrid, expected: ImageGrid, source: str) -> Geometr
     )
 
 
+def drawing_size_limit(grid: ImageGrid) -> int:
+    """Most bytes a drawing on ``grid`` may take, compressed or inflated: 2 per voxel plus the header allowance."""
+    slices, rows, columns = grid.spatial_shape
+    return 2 * slices * rows * columns + DRAWING_HEADER_ALLOWANCE
+
+
+def _inflate(data: bytes, limit: int, source: str) -> bytes:
+    """Gunzip one gzip member incrementally, refusing it as soon as it inflates beyond ``limit`` bytes."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        raw = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ImageReadError(f"{source}: not a NIfTI-1 image (broken gzip stream: {exc}); expected .nii.gz") from exc
+    if len(raw) > limit:
+        raise ImageReadError(
+            f"{source}: inflates to more than {limit} bytes, more than a drawing on this image's grid can hold "
+            "(2 bytes per voxel and the header); send the drawing of this image"
+        )
+    if not inflater.eof or inflater.unused_data:
+        raise ImageReadError(f"{source}: truncated gzip stream or data after it; expected one .nii.gz image")
+    return raw
+
+
 def decode_drawing(data: bytes, grid: ImageGrid, *, source: str = "drawing") -> LabelArray:
     """Decode the viewer's drawing (NIfTI-1 bytes, gzip or not) onto the background grid.
 
@@ -95,12 +122,18 @@ def decode_drawing(data: bytes, grid: ImageGrid, *, source: str = "drawing") -> 
     Raises
     ------
     ImageReadError
-        If the bytes are not NIfTI-1, hold several frames, or hold non-integer or negative values.
+        If the bytes are not NIfTI-1, hold several frames, or hold non-integer or negative values,
+        or are (or inflate to) more than :func:`drawing_size_limit` bytes: the gzip stream is
+        inflated incrementally and stopped at that bound (a gzip bomb never reaches memory whole).
     GeometryError
         If the size, spacing, origin or direction differ from ``grid`` beyond the SK808
         tolerances (1e-3 mm, 1e-4 rad); every difference is named, found vs expected.
     """
-    volume = read_nifti_bytes(data, source=source)
+    limit = drawing_size_limit(grid)
+    raw = _inflate(data, limit, source) if data[:2] == _GZIP_MAGIC else data
+    if len(raw) > limit:
+        raise ImageReadError(f"{source}: {len(raw)} bytes, more than a drawing on this image's grid can hold ({limit})")
+    volume = read_nifti_bytes(raw, source=source)
     if volume.array.ndim != 3:
         raise ImageReadError(f"{source}: drawing has shape {volume.array.shape}; expected one 3-D label map")
     if volume.grid.differences(grid):

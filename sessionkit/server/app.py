@@ -41,8 +41,9 @@ from sessionkit.runner.contours import run_color_table
 from sessionkit.runner.requirements import DRAWABLE_TYPES
 from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
 from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
+from sessionkit.server.bodies import json_object
 from sessionkit.server.drawings import DRAWING_ROUTES
-from sessionkit.server.page_extras import PAGE_EXTRA_ROUTES, json_object
+from sessionkit.server.page_extras import PAGE_EXTRA_ROUTES
 from sessionkit.session import ColorTable, load_session
 from sessionkit.session.model import Page, Session
 

@@ -14,7 +14,8 @@
 ==================================================  ================================================
 
 Both act on the run's **current** page. Refusals: 422 ``HTTP422`` (read-only page, image not
-drawable, grid or content of the upload wrong), 404 unknown run or image, 413 body too large.
+drawable, grid or content of the upload wrong, or a gzip upload inflating beyond 2 bytes per voxel plus
+1 MiB), 404 unknown run or image, 413 body too large (read as a stream and refused at that bound).
 The handlers take the application's :class:`~sessionkit.server.app.ReaderApi` from
 ``request.app.state.api`` (token check and error mapping through ``api.guard``).
 """
@@ -32,15 +33,13 @@ from sessionkit.errors import GeometryError, ImageReadError, RequestError, Segme
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Volume
 from sessionkit.io import encode_nifti, starting_labelmap
-from sessionkit.io.contours import LabelArray
+from sessionkit.io.contours import LabelArray, drawing_size_limit
 from sessionkit.runner.contours import load_drawing, run_color_table, save_drawing
 from sessionkit.runner.requirements import DRAWABLE_TYPES
 from sessionkit.scene.loading import color_lookup
 from sessionkit.scene.resolve import volume_sources
+from sessionkit.server.bodies import read_body
 from sessionkit.session.model import LABEL_IMAGE_TYPES
-
-#: Bytes allowed beyond two bytes per voxel (uint16 drawing) for the NIfTI header and extensions.
-_HEADER_ALLOWANCE = 1 << 20
 
 
 def _background_grid(api: Any, run_id: str, image_id: str, *, drawing: bool) -> ImageGrid:
@@ -64,13 +63,7 @@ async def _put_drawing(request: Request) -> Response:
     api = request.app.state.api
     run_id, image_id = _run_and_image(request)
     grid = await run_in_threadpool(_background_grid, api, run_id, image_id, drawing=True)
-    limit = 2 * grid.spatial_shape[0] * grid.spatial_shape[1] * grid.spatial_shape[2] + _HEADER_ALLOWANCE
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise RequestError(f"drawing of {declared} bytes exceeds {limit}", 413, "send the drawing of this image")
-    body = await request.body()
-    if len(body) > limit:
-        raise RequestError(f"drawing of {len(body)} bytes exceeds {limit}", 413, "send the drawing of this image")
+    body = await read_body(request, drawing_size_limit(grid))
     try:
         result = await run_in_threadpool(save_drawing, api.service, run_id, image_id, body, grid)
     except (ImageReadError, GeometryError) as exc:

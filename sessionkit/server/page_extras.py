@@ -29,7 +29,6 @@ from ``request.app.state.api``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,29 +46,13 @@ from sessionkit.io.web_picture import BROWSER_PICTURES, CONVERTED_PICTURES, read
 from sessionkit.responses.interaction_log import ViewSample, append_interaction_rows, transition_row, view_rows
 from sessionkit.runner.answers import button_stem
 from sessionkit.scene import ImageCache, Scene
+from sessionkit.server.bodies import json_object
 from sessionkit.session.model import BUTTON_ACTIONS, Question
 
 #: Picture suffixes served (D17): browser formats as they are, other Qt rasters converted to PNG.
 PICTURE_SUFFIXES = frozenset(BROWSER_PICTURES) | CONVERTED_PICTURES
 #: Rows one interaction request may carry (a view change of four viewports is one sample each).
 _MAX_VIEWS = 4
-
-
-async def json_object(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object (also used by the routes of :mod:`sessionkit.server.app`).
-
-    Raises
-    ------
-    RequestError
-        400 when the body is not JSON or not a JSON object.
-    """
-    try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RequestError(f"request body is not JSON: {exc}", 400, "send a JSON object") from exc
-    if not isinstance(body, dict):
-        raise RequestError("request body must be a JSON object", 400, "send a JSON object")
-    return body
 
 
 def _question(api: Any, run_id: str, index: object, types: tuple[str, ...]) -> tuple[dict[str, Any], Question]:

@@ -25,6 +25,7 @@ from sessionkit.io import (
     starting_labelmap,
     summarize_labels,
 )
+from sessionkit.io.contours import drawing_size_limit
 
 GRID = ImageGrid.from_parts(
     (5, 7, 9),
@@ -67,6 +68,18 @@ def test_wrong_grids_name_found_and_expected() -> None:
     bigger = ImageGrid(((6, 7, 9)), GRID.affine)
     with pytest.raises(GeometryError, match=r"size \[5, 7, 9\] vs \[6, 7, 9\]"):
         decode_drawing(data, bigger)
+
+
+def test_a_gzip_drawing_is_bounded_by_its_inflated_size() -> None:
+    """Issue #11 item 3: a few kilobytes that inflate past 2 bytes per voxel + header are refused."""
+    drawing = encode_nifti(np.zeros(GRID.spatial_shape, np.uint8), GRID, label=True, compression_level=None)
+    bomb = gzip.compress(drawing + bytes(drawing_size_limit(GRID)), compresslevel=9)
+    assert len(bomb) < drawing_size_limit(GRID) // 100
+    with pytest.raises(ImageReadError, match="inflates to more than"):
+        decode_drawing(bomb, GRID)
+    with pytest.raises(ImageReadError, match="truncated gzip"):
+        decode_drawing(gzip.compress(drawing)[:-20], GRID)
+    assert decode_drawing(gzip.compress(drawing), GRID).shape == GRID.spatial_shape
 
 
 def test_contents_that_are_not_a_drawing() -> None:
