@@ -48,6 +48,8 @@ class StructureSetReference:
     series_instance_uid: str | None
     series_file: Path | None
     matched_by: str  # "series", "frame_of_reference" or "none"
+    #: ROIName and ROI Number of every ROI with contours: the segments :func:`read_rtstruct` can make.
+    roi_names: tuple[str, ...] = ()
 
 
 def _read(path: Path) -> Any:
@@ -78,7 +80,23 @@ def find_reference(path: str | Path) -> StructureSetReference:
 def _find_reference(file: Path, dataset: Any) -> StructureSetReference:
     for_uid, series_uid = _referenced_uids(dataset)
     found, matched_by = find_series(file, series_uid, for_uid)
-    return StructureSetReference(for_uid, series_uid, found, matched_by)
+    names = _roi_names(dataset)
+    contoured = (
+        int(roi.ReferencedROINumber)
+        for roi in getattr(dataset, "ROIContourSequence", [])
+        if "ReferencedROINumber" in roi and getattr(roi, "ContourSequence", None)
+    )
+    labels = tuple(dict.fromkeys(label for n in contoured for label in (names.get(n, f"ROI_{n}"), str(n))))
+    return StructureSetReference(for_uid, series_uid, found, matched_by, labels)
+
+
+def _roi_names(dataset: Any) -> dict[int, str]:
+    """ROI Number -> ROIName (StructureSetROISequence)."""
+    return {
+        int(roi.ROINumber): str(getattr(roi, "ROIName", ""))
+        for roi in getattr(dataset, "StructureSetROISequence", [])
+        if "ROINumber" in roi
+    }
 
 
 def _contour_points(contour: Any) -> npt.NDArray[np.float64]:
@@ -165,7 +183,7 @@ def fill_polygons(polygons: list[npt.NDArray[np.float64]], shape: tuple[int, int
 
 
 def _roi_masks(dataset: Any, grid: ImageGrid, source: str) -> list[tuple[str, str, RGB, SparseMask]]:
-    names = {int(roi.ROINumber): str(roi.ROIName) for roi in getattr(dataset, "StructureSetROISequence", [])}
+    names = _roi_names(dataset)
     out = []
     n_slices, rows, columns = grid.spatial_shape
     for index, roi in enumerate(getattr(dataset, "ROIContourSequence", [])):

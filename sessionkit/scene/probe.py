@@ -18,9 +18,10 @@ import numpy as np
 from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segmentation
-from sessionkit.io import ImageHeader, describe_references, read_header, read_image
+from sessionkit.io import ImageHeader, read_header, read_image
 from sessionkit.io.dicom_identity import read_series_instance_uid
 from sessionkit.io.dicom_series import is_dicom
+from sessionkit.io.rtstruct import find_reference
 from sessionkit.session.files import ImageFacts
 from sessionkit.session.model import SessionImage
 
@@ -41,7 +42,8 @@ def grid_bounds(grid: ImageGrid) -> tuple[tuple[float, float, float], tuple[floa
 def dicom_facts(path: Path, image: SessionImage) -> ImageFacts | None:
     """DICOM identity of an RTStruct or ``DicomRead="Y"`` image; ``None`` for other images.
 
-    An RTStruct reports the series it references (``referenced_series_uids``, for SK807); a
+    An RTStruct reports the series it references (``referenced_series_uids``, for SK807) and the
+    names and numbers of its contoured ROIs (``segment_names``, for SK810, without rasterising); a
     ``DicomRead="Y"`` image its own ``series_instance_uid``. ``dicom_problem`` (SK806) says why the
     file cannot be used that way: not DICOM, no SeriesInstanceUID, or an RTStruct without the
     ReferencedFrameOfReferenceSequence > RTReferencedStudySequence > RTReferencedSeriesSequence chain.
@@ -52,15 +54,17 @@ def dicom_facts(path: Path, image: SessionImage) -> ImageFacts | None:
         return ImageFacts(dicom_problem="the file is not DICOM (no 'DICM' preamble or DICOM data set)")
     try:
         if image.type == "RTStruct":
-            references = describe_references(path, image_type="RTStruct")
-            referenced = references.get("series_instance_uid")
+            references = find_reference(path)
+            referenced = references.series_instance_uid
             if not referenced:
                 return ImageFacts(
                     dicom_problem="the RTStruct lacks its referenced-series chain (ReferencedFrameOfReferenceSequence"
                     " > RTReferencedStudySequence > RTReferencedSeriesSequence > SeriesInstanceUID)"
                 )
             return ImageFacts(
-                frame_of_reference_uid=references.get("frame_of_reference_uid"), referenced_series_uids=(referenced,)
+                frame_of_reference_uid=references.frame_of_reference_uid,
+                referenced_series_uids=(referenced,),
+                segment_names=references.roi_names,
             )
         uid = read_series_instance_uid(path)
     except ImageReadError as exc:

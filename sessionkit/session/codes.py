@@ -160,7 +160,7 @@ _TABLE: tuple[tuple[str, Severity, str, str, str, str], ...] = (
     ('SK807', 'warning', 'files-on-disk', "RTStruct's referenced series is not among the page's DICOM images", 'add the referenced series to the page', 'R4'),
     ('SK808', 'warning', 'files-on-disk', 'Label map or segmentation grid differs from the Background image of its viewport (size, spacing, origin, direction beyond 10⁻³ mm / 10⁻⁴ rad); it is resampled for display', "export the mask on the image's grid", 'new'),
     ('SK809', 'warning', 'files-on-disk', 'Label map or segmentation does not overlap its Background image at all (nothing visible)', 'check the file pairing', 'new'),
-    ('SK810', 'warning', 'files-on-disk', 'ROI name under Select/Ignore matches no segment in the file (LabelMap: no colour-table name)', 'copy the exact, case-sensitive name', 'new'),
+    ('SK810', 'warning', 'files-on-disk', 'ROI name under Select/Ignore matches no segment in the file (segment name or number; RTSTRUCT: ROIName or ROI Number of a contoured ROI; LabelMap: no colour-table name)', 'copy the exact, case-sensitive name', 'new'),
     ('SK811', 'warning', 'files-on-disk', "InitialSliceOffset outside the image extent along the viewport's normal", 'use an offset inside the volume', 'new'),
     ('SK812', 'error', 'files-on-disk', 'ROIColorFile <stem>.txt not found in the session folder', 'place the file next to the session file', 'V9, V14'),
     ('SK813', 'error', 'files-on-disk', 'Colour-file line (not starting with #) does not have exactly 6 tokens; blank lines included', 'write id name r g b a; delete blank lines', 'V10'),
