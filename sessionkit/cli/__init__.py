@@ -12,12 +12,18 @@ from typing import Literal
 import click
 
 from sessionkit import __version__
+from sessionkit.cli.authoring import build_command, fmt_command
 
 
 @click.group()
 @click.version_option(__version__, prog_name="sessionkit")
 def main() -> None:
     """Medical-imaging reading sessions: validate, inspect, serve."""
+
+
+# commands kept in their own modules (this one stays under 800 lines)
+main.add_command(fmt_command)
+main.add_command(build_command)
 
 
 @main.command("inspect")
@@ -540,75 +546,6 @@ def _export_contours(
     except SessionKitError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from exc
-
-
-# ---------------------------------------------------------------- authoring: fmt (issue #16)
-
-
-@main.command("fmt")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 when a file would change (for CI).")
-@click.option(
-    "--upgrade",
-    is_flag=True,
-    help="Also rename the pre-2.0 names SK201/SK202 know (Destination → DefaultDestination, Description → "
-    "Descriptor, Page attributes written on an Image moved to the Page).",
-)
-@click.option(
-    "--runs",
-    "results_root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("sessionkit-runs"),
-    show_default=True,
-    help="Results root of `serve --out`: fmt warns when a changed session already has runs there.",
-)
-def fmt_command(files: tuple[Path, ...], check: bool, upgrade: bool, results_root: Path) -> None:
-    """Rewrite session FILES canonically (indent, attribute and child order) without changing their meaning.
-
-    Exit 0 when nothing changed (or was written), 1 with --check when a file would change, 2 when a file
-    cannot be parsed. Formatting changes the file's SHA-256: runs started on the old file keep
-    reading their snapshot (SK908), so format before the first reader.
-    """
-    from sessionkit.errors import ResponseLogError, SessionError
-    from sessionkit.responses.export import find_runs
-    from sessionkit.session.fmt import format_session
-
-    changed = failed = 0
-    for file in files:
-        try:
-            result = format_session(file.read_bytes(), str(file), upgrade=upgrade)
-        except OSError as exc:
-            click.echo(f"error: cannot read {file}: {exc.strerror or exc}", err=True)
-            failed += 1
-            continue
-        except SessionError as exc:
-            click.echo(f"error: {exc}", err=True)
-            failed += 1
-            continue
-        for note in result.upgrades:
-            click.echo(f"{file}: {note}")
-        if not result.changed:
-            continue
-        changed += 1
-        if check:
-            click.echo(f"would reformat {file}")
-            continue
-        file.write_text(result.text, encoding="utf-8", newline="\n")
-        click.echo(f"reformatted {file}")
-        try:
-            runs = [run for run in find_runs(results_root) if run.name == file.stem] if results_root.is_dir() else []
-        except ResponseLogError:
-            runs = []
-        if runs:
-            click.echo(
-                f"note: {len(runs)} run(s) of {file.stem} under {results_root} started on the old file; its SHA-256 "
-                "changed, so they keep reading their snapshot (SK908). Format before the first reader.",
-                err=True,
-            )
-    if failed:
-        raise SystemExit(2)
-    if check and changed:
-        raise SystemExit(1)
 
 
 @main.group("analyze")
