@@ -15,6 +15,7 @@ Niivue shows in colour.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +244,7 @@ def write_nifti(
     *,
     label: bool = False,
     layer: int = 0,
+    shown_labels: Collection[int] | None = None,
     compression_level: int = 1,
 ) -> bytes:
     """Encode a Volume or one layer of a Segmentation as NIfTI-1 for the viewer (and write it).
@@ -259,6 +261,9 @@ def write_nifti(
         Write a Volume as a label map (``intent_code`` 1002, integer type).
     layer : int
         Which layer of a Segmentation.
+    shown_labels : collection of int, optional
+        Segmentation only: the label values written; every other voxel of the layer is written as
+        0, so segments a page hides never reach the browser (clarifications C13). ``None``: all.
     compression_level : int
         gzip level 1-9 (clarifications C9: 1).
 
@@ -281,7 +286,10 @@ def write_nifti(
                 f"{image.source or 'segmentation'}: layer {layer} requested, the segmentation has "
                 f"{image.layers.shape[0]} (0..{image.layers.shape[0] - 1})"
             )
-        data = encode_nifti(image.layers[layer], image.grid, label=True, compression_level=level)
+        labels = image.layers[layer]
+        if shown_labels is not None:
+            labels = np.where(np.isin(labels, list(shown_labels)), labels, 0).astype(labels.dtype, copy=False)
+        data = encode_nifti(labels, image.grid, label=True, compression_level=level)
     else:
         if label and image.is_rgb:
             raise SegmentationError(f"{image.source or 'volume'}: an RGB image cannot be written as a label map")

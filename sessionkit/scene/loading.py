@@ -70,7 +70,7 @@ class ImageCache:
         self.color_table = color_table
         self.capacity = capacity
         self._images: OrderedDict[tuple[str, str], Image] = OrderedDict()
-        self._nifti: OrderedDict[tuple[str, str, int], bytes] = OrderedDict()
+        self._nifti: OrderedDict[tuple[str, str, int, frozenset[int] | None], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, source: VolumeSource) -> Image:
@@ -97,13 +97,18 @@ class ImageCache:
         return image
 
     def nifti(self, source: VolumeSource) -> bytes:
-        """Gzipped NIfTI-1 bytes of ``source`` for the viewer (label maps with the label intent)."""
-        key = (source.path, source.image_type, source.layer)
+        """Gzipped NIfTI-1 bytes of ``source`` for the viewer (label maps with the label intent).
+
+        A label source keeps only its ``shown_labels`` (other voxels 0); they are part of the key.
+        """
+        key = (source.path, source.image_type, source.layer, source.shown_labels)
         with self._lock:
             if key in self._nifti:
                 return self._nifti[key]
         image = self.get(source)
-        data = write_nifti(image, label=isinstance(image, Segmentation), layer=source.layer)
+        data = write_nifti(
+            image, label=isinstance(image, Segmentation), layer=source.layer, shown_labels=source.shown_labels
+        )
         with self._lock:
             self._nifti[key] = data
             while len(self._nifti) > 2 * self.capacity:

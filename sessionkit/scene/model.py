@@ -17,13 +17,16 @@ LayerKind = Literal["volume", "labelmap"]
 
 @dataclass(frozen=True)
 class SceneSegment:
-    """A segment as the viewer shows it: label value in its layer volume, colour, visibility."""
+    """A segment the viewer shows: label value in its layer volume, colour.
+
+    Only segments ``ROIVisibilityCode`` shows become SceneSegments; hidden ones never leave the
+    server (clarifications C13).
+    """
 
     segment_id: str
     name: str
     label_value: int
     color: tuple[int, int, int]
-    visible: bool
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,10 @@ class VolumeSource:
         Segmentation layer index (0 for single-layer files and volumes).
     dicom_read : bool
         Session ``Image@DicomRead``.
+    shown_labels : frozenset of int or None
+        Label values of the layer that ``ROIVisibilityCode`` shows; every other voxel of the layer
+        is encoded as 0, so hidden segments never reach the browser (clarifications C13). ``None``
+        for scalar volumes (encoded whole). Part of the encoded-volume cache key.
     """
 
     key: str
@@ -52,6 +59,7 @@ class VolumeSource:
     label: bool
     layer: int = 0
     dicom_read: bool = False
+    shown_labels: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,8 +68,9 @@ class SceneLayer:
 
     ``role`` is the session ``Layer`` (Background, Foreground, Label, Segmentation). ``opacity``
     is 1 for Background, ``Image@Opacity`` (default 0.5) for Foreground, 1 for label layers.
-    ``colormap`` is a Slicer colour-table name for scalar layers. ``segments`` lists every segment
-    of a label layer with its colour and whether ``ROIVisibilityCode`` makes it visible.
+    ``colormap`` is a Slicer colour-table name for scalar layers.
+    ``segments`` lists the segments of a label layer that ``ROIVisibilityCode`` shows, with their
+    colours (hidden ones are absent here and zero in the layer's volume).
     ``window_level`` is ``(window, level)`` or ``None`` (automatic). ``sequence`` is True for a
     ``VolumeSequence`` (4-D: the viewer shows a frame slider).
     """
@@ -78,7 +87,7 @@ class SceneLayer:
     sequence: bool = False
 
     def colormap_label(self) -> dict[str, list[Any]]:
-        """Niivue label colour table ``{R, G, B, A, I, labels}``; hidden segments get ``A = 0``.
+        """Niivue label colour table ``{R, G, B, A, I, labels}`` of the shown segments.
 
         Value 0 is transparent background. Segments sharing a label value (different layers)
         never meet here: a layer's volume carries one layer only.
@@ -89,7 +98,7 @@ class SceneLayer:
             table["R"].append(red)
             table["G"].append(green)
             table["B"].append(blue)
-            table["A"].append(255 if segment.visible else 0)
+            table["A"].append(255)
             table["I"].append(segment.label_value)
             table["labels"].append(segment.name)
         return table
@@ -131,6 +140,9 @@ class Scene:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict; each label layer also carries its Niivue ``colormap_label``."""
         data = asdict(self)
+        for volume in data["volumes"]:
+            shown = volume["shown_labels"]
+            volume["shown_labels"] = None if shown is None else sorted(shown)
         for view_data, view in zip(data["views"], self.views, strict=True):
             for layer_data, layer in zip(view_data["layers"], view.layers, strict=True):
                 layer_data["colormap_label"] = layer.colormap_label() if layer.kind == "labelmap" else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from sessionkit.errors import SegmentationError
 from sessionkit.imaging import Image, Segment, Segmentation
@@ -86,28 +87,46 @@ def volume_sources(page: Page) -> list[VolumeSource]:
     return list(by_path.values())
 
 
+def shown_segmentation(image: SessionImage, loaded: Segmentation) -> Segmentation:
+    """``loaded`` with only the segments ``image``'s ``ROIVisibilityCode`` shows (layers unchanged).
+
+    For converting a label image into something a reader receives (a starting contour): the
+    hidden segments' voxels are then never painted (clarifications C13).
+    """
+    shown = visible_segments(image, loaded.segments)
+    return replace(loaded, segments=tuple(s for s in loaded.segments if s.segment_id in shown))
+
+
 def _label_layers(
     image: SessionImage, source: VolumeSource, loaded: Image, outline: bool
 ) -> tuple[list[SceneLayer], list[VolumeSource]]:
-    """Scene layers (one per segmentation layer) of a LabelMap/Segmentation/RTStruct image."""
+    """Scene layers (one per segmentation layer) of a LabelMap/Segmentation/RTStruct image.
+
+    Only the segments ``ROIVisibilityCode`` shows are listed, and each layer's source keeps only
+    their label values (:attr:`VolumeSource.shown_labels`): hidden segments never leave the server.
+    """
     if not isinstance(loaded, Segmentation):
         raise SegmentationError(
             f"{source.path}: Image Type {source.image_type!r} needs a label image, but the file is a {loaded.kind}"
         )
-    shown = visible_segments(image, loaded.segments)
+    shown = shown_segmentation(image, loaded).segments
     layers: list[SceneLayer] = []
     sources: list[VolumeSource] = []
     for layer_index in range(loaded.layers.shape[0]):
         key = volume_key(image, layer_index)
+        segments = tuple(
+            SceneSegment(s.segment_id, s.name, s.label_value, s.color) for s in shown if s.layer == layer_index
+        )
         sources.append(
             VolumeSource(
-                key, source.path, source.image_type, label=True, layer=layer_index, dicom_read=image.dicom_read
+                key,
+                source.path,
+                source.image_type,
+                label=True,
+                layer=layer_index,
+                dicom_read=image.dicom_read,
+                shown_labels=frozenset(s.label_value for s in segments),
             )
-        )
-        segments = tuple(
-            SceneSegment(s.segment_id, s.name, s.label_value, s.color, s.segment_id in shown)
-            for s in loaded.segments
-            if s.layer == layer_index
         )
         layers.append(
             SceneLayer(

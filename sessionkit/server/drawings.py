@@ -9,11 +9,17 @@
                                                      ``DisplayLabelMapID`` source, copied once, or
                                                      the ``MergeLabelMaps`` union, else the image's
                                                      ``StartingContourID`` segmentation converted to
-                                                     labels, not saved) as gzipped NIfTI for
+                                                     labels, Select/Ignore applied, not saved)
+                                                     as gzipped NIfTI for
                                                      ``nv.loadDrawingFromUrl``; 204 when none.
 ==================================================  ================================================
 
-Both act on the run's **current** page. Refusals: 422 ``HTTP422`` (read-only page, image not
+Both act on the run's **current** page. Blinding (clarifications C13): a starting contour carries
+only the segments its label image's ``ROIVisibilityCode`` ``Select``/``Ignore`` keeps (``None``
+there only keeps the source from being overlaid too, see ``_starting_contour``); ``DisplayLabelMapID`` and
+``MergeLabelMaps`` maps are the reader's own drawings from earlier pages, which no
+``ROIVisibilityCode`` governs (it belongs to label images, not to the Volume drawn on), so they are
+served whole. Refusals: 422 ``HTTP422`` (read-only page, image not
 drawable, grid or content of the upload wrong, or a gzip upload inflating beyond 2 bytes per voxel plus
 1 MiB), 404 unknown run or image, 413 body too large (read as a stream and refused at that bound).
 The handlers take the application's :class:`~sessionkit.server.app.ReaderApi` from
@@ -31,13 +37,13 @@ from starlette.routing import Route
 
 from sessionkit.errors import GeometryError, ImageReadError, RequestError, SegmentationError
 from sessionkit.geometry import ImageGrid
-from sessionkit.imaging import Volume
+from sessionkit.imaging import Segmentation, Volume
 from sessionkit.io import encode_nifti, starting_labelmap
 from sessionkit.io.contours import LabelArray, drawing_size_limit
 from sessionkit.runner.contours import load_drawing, run_color_table, save_drawing
 from sessionkit.runner.requirements import DRAWABLE_TYPES
 from sessionkit.scene.loading import color_lookup
-from sessionkit.scene.resolve import volume_sources
+from sessionkit.scene.resolve import shown_segmentation, volume_sources
 from sessionkit.server.bodies import read_body
 from sessionkit.session.model import LABEL_IMAGE_TYPES
 
@@ -75,8 +81,13 @@ def _starting_contour(api: Any, run_id: str, image_id: str, grid: ImageGrid) -> 
     """The ``StartingContourID`` segmentation of ``image_id`` as labels on ``grid`` (issue #7 item 5).
 
     Segments take the value of the run's colour table entry of the same name, else their own label
-    value (:func:`sessionkit.io.starting_labelmap`). None when the image has no usable starting
-    contour (rules SK425–SK427, SK524 report those at load time). Runs in the thread pool.
+    value (:func:`sessionkit.io.starting_labelmap`). Blinding (clarifications C13): with
+    ``ROIVisibilityCode`` ``Select`` or ``Ignore`` on the label image only the segments it shows are
+    painted, so a segment the page hides reaches the reader neither as an overlay nor as a drawing.
+    ``All`` and ``None`` give every segment: ``None`` on a starting-contour image is the documented
+    way to keep the segmentation from being drawn a second time, as an overlay under the editable
+    copy (docs/contours.md). None when the image has no usable starting contour (rules SK425–SK427,
+    SK524 report those at load time). Runs in the thread pool.
     """
     page, image = api.service.page_image(run_id, image_id)
     wanted = image.starting_contour_id
@@ -86,9 +97,10 @@ def _starting_contour(api: Any, run_id: str, image_id: str, grid: ImageGrid) -> 
     if target is None:
         return None
     source = next(s for s in volume_sources(page) if s.path == target.path)
-    return starting_labelmap(
-        api.cache_for(run_id).get(source), grid, color_lookup(run_color_table(api.service, run_id))
-    )
+    loaded = api.cache_for(run_id).get(source)
+    if isinstance(loaded, Segmentation) and target.roi_visibility_code in ("Select", "Ignore"):
+        loaded = shown_segmentation(target, loaded)
+    return starting_labelmap(loaded, grid, color_lookup(run_color_table(api.service, run_id)))
 
 
 async def _get_drawing(request: Request) -> Response:

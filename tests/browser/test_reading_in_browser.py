@@ -23,9 +23,13 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from sessionkit.imaging import Segmentation
+from sessionkit.io import read_image
 from tests.browser._pages import TIMEOUT_MS, click_and_wait, open_and_sign_in, wait_page
 
 pytestmark = pytest.mark.browser
+
+IMAGES_ROOT = Path(__file__).resolve().parents[2] / "sample_sessions"
 
 
 def _refusal(page: Any, button: str) -> str:
@@ -56,14 +60,17 @@ def _mean_column(shot: npt.NDArray[np.uint8], rgb: tuple[int, int, int]) -> floa
     return float(np.nonzero(np.all(shot == np.array(rgb, dtype=np.uint8), axis=-1))[1].mean())
 
 
-def _segment_colours(page: Any, destination: str) -> dict[str, tuple[tuple[int, int, int], bool]]:
-    """Segment name -> (RGB, visible) of the label layers of one viewport, from the page JSON."""
+def _segment_colours(page: Any, destination: str) -> dict[str, tuple[int, int, int]]:
+    """Segment name -> RGB of the segments the page JSON lists for one viewport (only the shown ones)."""
     view = page.evaluate(f"window.sessionkit.state.current.scene.views.find(v => v.destination === '{destination}')")
-    colours: dict[str, tuple[tuple[int, int, int], bool]] = {}
-    for layer in view["layers"]:
-        for segment in layer["segments"]:
-            colours[segment["name"]] = (tuple(segment["color"]), segment["visible"])  # type: ignore[assignment]
-    return colours
+    return {s["name"]: tuple(s["color"]) for layer in view["layers"] for s in layer["segments"]}
+
+
+def _file_colours() -> dict[str, tuple[int, int, int]]:
+    """Segment name -> RGB of every segment of the chest segmentation, read from the file."""
+    segmentation = read_image(IMAGES_ROOT / "images" / "Segmentation.seg.nrrd")
+    assert isinstance(segmentation, Segmentation)
+    return {s.name: s.color for s in segmentation.segments}
 
 
 def _rows(out: Path, reader_id: str) -> list[dict[str, str]]:
@@ -109,12 +116,12 @@ def test_reader_answers_every_question_type_and_finishes(
     counts, non_black = _colour_counts(shot)
     assert non_black > 0.2, "the canvas is (nearly) blank"
     colours = _segment_colours(page, "Red")
-    assert len(colours) == 7 and all(visible for _, visible in colours.values())
-    shown = {name: counts.get(rgb, 0) for name, (rgb, _) in colours.items()}
+    assert colours == _file_colours()  # ROIVisibilityCode="All": the seven segments
+    shown = {name: counts.get(rgb, 0) for name, rgb in colours.items()}
     for name in ("right lung", "left lung", "tissue", "ribs"):
         assert shown[name] > 100, f"segment {name!r} colour barely on screen: {shown}"
     # Radiological convention: the patient's right lung is on the left of the screen.
-    right, left = (_mean_column(shot, colours[name][0]) for name in ("right lung", "left lung"))
+    right, left = (_mean_column(shot, colours[name]) for name in ("right lung", "left lung"))
     assert right < shot.shape[1] / 2 < left
     assert (
         page.text_content("#questions .question[data-type='InfoBox']")
@@ -143,9 +150,10 @@ def test_reader_answers_every_question_type_and_finishes(
     # Page 2: two viewports; only the two lungs are shown (ROIVisibilityCode="Select").
     assert page.locator("#view-Red").count() == 1 and page.locator("#view-Yellow").count() == 1
     counts, _ = _colour_counts(_screenshot(page, "Red"))
-    colours = _segment_colours(page, "Red")
-    assert counts.get(colours["right lung"][0], 0) > 100 and counts.get(colours["left lung"][0], 0) > 100
-    assert counts.get(colours["ribs"][0], 0) == 0 and counts.get(colours["tissue"][0], 0) == 0
+    assert set(_segment_colours(page, "Red")) == {"right lung", "left lung"}  # hidden ones are not sent (C13)
+    colours = _file_colours()
+    assert counts.get(colours["right lung"], 0) > 100 and counts.get(colours["left lung"], 0) > 100
+    assert counts.get(colours["ribs"], 0) == 0 and counts.get(colours["tissue"], 0) == 0
     assert "minimum 1" in str(page.text_content(".question[data-type='IntegerValue']"))
 
     page.fill("#q1-o1", "7")  # IntegerValue, Max 5

@@ -84,9 +84,12 @@ def test_views_layers_and_colours() -> None:
     assert {seg_layer0.volume_key, seg_layer1.volume_key} == {s.key for s in scene.volumes if s.label}
     assert {s.layer for s in scene.volumes if s.label} == {0, 1}
     lut = seg_layer0.colormap_label()
-    assert lut["I"] == [0, 1, 2, 3]
-    assert lut["A"] == [0, 0, 255, 0]  # only "left lung" visible
-    assert (lut["R"][2], lut["G"][2], lut["B"][2]) == (241, 214, 145)
+    assert lut["I"] == [0, 2] and lut["labels"] == ["", "left lung"]  # only "left lung" is shown (C13)
+    assert lut["A"] == [0, 255]
+    assert (lut["R"][1], lut["G"][1], lut["B"][1]) == (241, 214, 145)
+    assert seg_layer1.segments == ()
+    shown = {s.layer: s.shown_labels for s in scene.volumes if s.label}
+    assert shown == {0: frozenset({2}), 1: frozenset()}
     assert seg_layer0.outline  # D1: ContourVisibility defaults to Outline
     assert scene.to_json()["views"][0]["layers"][2]["colormap_label"] == lut
 
