@@ -107,6 +107,24 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def mkdir_durable(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, each made durable by an ``fsync`` of its parent.
+
+    Raises
+    ------
+    OSError
+        When a folder cannot be created.
+    """
+    missing: list[Path] = []
+    folder = directory
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(exist_ok=True)
+        fsync_dir(created.parent)
+
+
 def append_rows(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, object]]) -> None:
     """Append ``rows`` (header first when the file is new or empty), flush and ``fsync``.
 

@@ -81,15 +81,18 @@ def find_runs(path: Path) -> list[Path]:
 def read_run(run_dir: Path) -> RunRecord:
     """Read one run folder without modifying it.
 
+    The state and the acknowledged rows are those a resume would keep
+    (:meth:`~sessionkit.responses.run_folder.RunFolder.committed_state`).
+
     Raises
     ------
     ResponseLogError
-        When ``state.json`` or a log cannot be read.
+        When a log cannot be read.
     """
     run_dir = Path(run_dir)
     folder = RunFolder(RunPaths(run_dir.parent.parent, run_dir.parent.name, run_dir.name))
-    state = folder.read_state()
-    last_seq = int(state.get("last_seq", 0))
+    committed = folder.committed_state()  # state.json, else a kept copy (issue 11)
+    state, last_seq = committed.data or {}, committed.keep_seq
     responses = [r for r in folder.read_responses() if _seq(r) <= last_seq]
     annotations = [r for r in folder.read_annotations() if _seq(r) <= last_seq]
     events = folder.read_events()

@@ -131,6 +131,15 @@ class RunPaths:
         return ensure_inside(self.run_dir, self.run_dir / relative)
 
 
+def pending_path(path: Path) -> Path:
+    """``.<name>.pending`` beside ``path``: a new annotation file written but not yet acknowledged.
+
+    It replaces ``path`` only once its ``annotations.csv`` row is acknowledged (issue 11); recovery
+    renames an acknowledged one into place and removes any other.
+    """
+    return path.with_name(f".{path.name}.pending")
+
+
 def labelmap_file_name(instance_id: str, image_id: str) -> str:
     """``<PageID>[-Rep<n>]_<ImageID>-quizlabel.nrrd`` (reading-flow §1, §11), made file-name safe (C3)."""
     return f"{safe_name(instance_id)}_{safe_name(image_id)}-quizlabel.nrrd"

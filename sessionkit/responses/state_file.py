@@ -68,10 +68,10 @@ def write_state(path: Path, data: dict[str, Any]) -> None:
     """
     history = path.parent / HISTORY_DIR
     try:
-        if path.exists():
+        previous = _readable_version(path)
+        if previous is not None:  # a damaged state.json (resumed from a kept copy) is not kept
             history.mkdir(exist_ok=True)
-            previous = read_state(path)
-            kept = history / f"state-{int(previous.get('version', 0)):08d}.json"
+            kept = history / f"state-{previous:08d}.json"
             if not kept.exists():
                 try:
                     os.link(path, kept)
@@ -83,6 +83,14 @@ def write_state(path: Path, data: dict[str, Any]) -> None:
                 old.unlink()
     except OSError as exc:
         raise ResponseLogError(f"Cannot keep state history in {history}: {exc}") from exc
+
+
+def _readable_version(path: Path) -> int | None:
+    """The ``version`` of a readable state file; None when it is missing or damaged."""
+    try:
+        return int(read_state(path).get("version", 0))
+    except (ResponseLogError, TypeError, ValueError):
+        return None
 
 
 def read_state(path: Path) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from sessionkit.io import (
 )
 from sessionkit.responses.export import RunRecord
 from sessionkit.responses.paths import RunPaths
+from sessionkit.responses.run_folder import acknowledged_file
 from sessionkit.runner.history import latest_labelmaps
 from sessionkit.scene import color_lookup, resolve_image_path
 from sessionkit.session import DEFAULT_COLOR_TABLE, read_color_table
@@ -90,7 +91,7 @@ def export_contours(
         if not row["sha256"]:
             continue
         source = run.run_dir.parent / row["file"]
-        volume = read_nrrd(source)
+        volume = read_nrrd(acknowledged_file(source, row["sha256"]))  # a kill may have left it pending
         segmentation = labelmap_to_segmentation(volume.array, volume.grid, table, source=str(source))
         name = source.name.removesuffix("-quizlabel.nrrd") + CONTOUR_FORMATS[output_format]
         target = out_dir / run.run_dir.parent.name / Path(row["file"]).parent / name

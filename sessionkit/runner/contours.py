@@ -1,8 +1,9 @@
 """Saving and showing readers' contours, independent of the HTTP server (issue #7, reading-flow §11).
 
 * :func:`save_drawing`: the viewer's drawing (NIfTI bytes) becomes the instance's
-  ``-quizlabel.nrrd`` on the background grid, written atomically (temp, fsync, rename, fsync
-  folder) and only then logged in ``annotations.csv`` (kind ``labelmap``, C2).
+  ``-quizlabel.nrrd`` on the background grid, stored and logged in ``annotations.csv`` (kind
+  ``labelmap``, C2) by :func:`~sessionkit.runner.annotation_store.store_annotation`, which never
+  replaces the acknowledged file before the new one is acknowledged (issue 11).
 * :func:`load_drawing`: what the viewer shows as the editable drawing: the reader's own saved map;
   on the first display of a ``DisplayLabelMapID`` image, the source map copied once (D23, kind
   ``redisplay``); with ``MergeLabelMaps``, the int32 maximum of the looped page's maps (D25, kind
@@ -14,13 +15,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from sessionkit.errors import ImageReadError
 from sessionkit.geometry import ImageGrid
 from sessionkit.io import (
     decode_drawing,
@@ -31,8 +28,7 @@ from sessionkit.io import (
 )
 from sessionkit.io.contours import LabelArray
 from sessionkit.responses.paths import RunPaths
-from sessionkit.responses.run_folder import utc_timestamp
-from sessionkit.responses.state_file import write_bytes_atomic
+from sessionkit.runner.annotation_store import store_annotation
 from sessionkit.runner.history import LabelMapPlan
 from sessionkit.runner.service import ReadingService
 from sessionkit.session import DEFAULT_COLOR_TABLE, ColorTable, read_color_table
@@ -61,35 +57,14 @@ def _drawing_lock(service: ReadingService, run_id: str, image_id: str) -> thread
         return _LOCKS.setdefault((id(service), run_id, image_id), threading.Lock())
 
 
-def _digest(path: Path) -> str:
-    """SHA-256 of a saved label map.
-
-    Raises
-    ------
-    ImageReadError
-        If the file cannot be read.
-    """
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        raise ImageReadError(f"{path}: cannot read the saved label map ({exc})") from exc
-
-
 def _store(
     service: ReadingService, run_id: str, image_id: str, kind: str, content: bytes, labels: LabelArray
 ) -> dict[str, str]:
-    """Write ``content`` as the instance's label map durably, then log it (never the other way round).
-
-    Both happen under the run's lock, so a transition cannot move the run between the write and the
-    log (the file would then sit in the previous instance's folder without its row).
-    """
+    """Store ``content`` as the instance's label map and log it (:func:`store_annotation`)."""
     summary = summarize_labels(labels)
-    with service.exclusive(run_id):
-        target = service.annotation_path(run_id, image_id)
-        write_bytes_atomic(target, content)
-        return service.record_annotation(
-            run_id, image_id=image_id, kind=kind, file=target, labels=summary.labels, voxel_count=summary.voxel_count
-        )
+    return store_annotation(
+        service, run_id, image_id, kind, content, labels=summary.labels, voxel_count=summary.voxel_count
+    )
 
 
 def save_drawing(service: ReadingService, run_id: str, image_id: str, data: bytes, grid: ImageGrid) -> dict[str, Any]:
@@ -112,8 +87,8 @@ def save_drawing(service: ReadingService, run_id: str, image_id: str, data: byte
         ``{file, sha256, labels (list of int), voxel_count, saved_at, unknown_labels, unchanged}``;
         ``file`` is relative to the reader folder (annotations.csv ``file``). ``unknown_labels`` are
         values absent from the colour table, kept and reported as SK907 in ``events.jsonl`` when
-        written. ``unchanged``: the drawing equals the saved map, so nothing was written or logged
-        and ``saved_at`` is that file's time.
+        written. ``unchanged``: the drawing's SHA-256 equals the one logged for the instance's
+        latest acknowledged map, so nothing was written or logged and ``saved_at`` is that row's.
 
     Raises
     ------
@@ -131,15 +106,15 @@ def save_drawing(service: ReadingService, run_id: str, image_id: str, data: byte
     content = encode_labelmap_nrrd(labels, grid)
     sha = hashlib.sha256(content).hexdigest()
     with _drawing_lock(service, run_id, image_id):  # an autosave and a pre-transition save may overlap
-        own = service.labelmap_plan(run_id, image_id).own_file
-        if own is not None and _digest(own) == sha:  # unchanged since the last save: nothing written (D10)
+        logged = service.labelmap_plan(run_id, image_id).own_row
+        if logged is not None and logged["sha256"] == sha:  # the acknowledged map already: nothing written (D10)
             summary = summarize_labels(labels)
             return {
-                "file": own.relative_to(service.run_dir(run_id).parent).as_posix(),
+                "file": logged["file"],
                 "sha256": sha,
                 "labels": list(summary.labels),
                 "voxel_count": summary.voxel_count,
-                "saved_at": utc_timestamp(datetime.fromtimestamp(own.stat().st_mtime, UTC)),
+                "saved_at": logged["saved_at"],
                 "unknown_labels": _unknown(service, run_id, summary.labels),
                 "unchanged": True,
             }
@@ -220,8 +195,9 @@ def _shown(
         if not plan.merge_files:
             return None
         merged = merge_labelmaps([read_labelmap(path, grid) for path in plan.merge_files])
-        if plan.own_file is None or not np.array_equal(read_labelmap(plan.own_file, grid), merged):
-            _store(service, run_id, image_id, "merge", encode_labelmap_nrrd(merged, grid), merged)
+        content = encode_labelmap_nrrd(merged, grid)
+        if plan.own_row is None or plan.own_row["sha256"] != hashlib.sha256(content).hexdigest():
+            _store(service, run_id, image_id, "merge", content, merged)
         return merged
     if plan.own_file is not None:
         return read_labelmap(plan.own_file, grid)

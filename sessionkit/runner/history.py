@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sessionkit.responses.run_folder import acknowledged_file
 from sessionkit.runner.machine import RunState
 from sessionkit.runner.navigation import Instance
 from sessionkit.session.model import Page, SessionImage
@@ -127,6 +128,7 @@ class LabelMapPlan:
     """Label-map files of one image node of the current instance (see ``ReadingService.labelmap_plan``)."""
 
     own_file: Path | None
+    own_row: Mapping[str, str] | None
     source_file: Path | None
     source_instance: str | None
     copy_needed: bool
@@ -210,3 +212,45 @@ def merge_sources(
         if row is not None and row["sha256"]:
             merged.append((instance, row))
     return merged
+
+
+def labelmap_plan(
+    state: RunState, image: SessionImage, annotations: Sequence[Mapping[str, str]], reader_dir: Path
+) -> LabelMapPlan:
+    """Which label-map files feed ``image`` of the current instance (``ReadingService.labelmap_plan``).
+
+    Parameters
+    ----------
+    state : RunState
+    image : SessionImage
+        An image of the current page.
+    annotations : sequence of mapping
+        The run's acknowledged ``annotations.csv`` rows in ``seq`` order.
+    reader_dir : Path
+        ``<results root>/<reader_id>``, which the rows' ``file`` is relative to.
+
+    Returns
+    -------
+    LabelMapPlan
+        Files are those holding each row's bytes (:func:`~sessionkit.responses.run_folder.acknowledged_file`).
+    """
+    latest = latest_labelmaps(annotations)
+
+    def stored(row: Mapping[str, str] | None) -> Mapping[str, str] | None:
+        return row if row is not None and row["sha256"] else None
+
+    def absolute(row: Mapping[str, str]) -> Path:
+        return acknowledged_file(reader_dir / row["file"], row["sha256"])
+
+    own_row = stored(latest.get((state.entry.instance, image.id)))
+    found = redisplay_source(state, image, latest)
+    source_row = stored(found[1]) if found else None
+    source = None if source_row is None else absolute(source_row)
+    return LabelMapPlan(
+        own_file=None if own_row is None else absolute(own_row),
+        own_row=own_row,
+        source_file=source,
+        source_instance=None if found is None else found[0].instance_id(state.page(found[0])),
+        copy_needed=own_row is None and source is not None and not image.merge_label_maps,
+        merge_files=tuple(absolute(row) for _, row in merge_sources(state, image, latest)),
+    )

@@ -19,19 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from sessionkit.errors import ResponseLogError, RunnerStateError, SessionError
-from sessionkit.responses.csvlog import LOG_VERSION, fsync_dir
+from sessionkit.responses.csvlog import LOG_VERSION, fsync_dir, mkdir_durable
 from sessionkit.responses.export import write_results_xml
 from sessionkit.responses.paths import RunPaths, ensure_inside, labelmap_file_name, line_file_name
 from sessionkit.responses.run_folder import RunFolder, latest_responses, utc_timestamp
 from sessionkit.runner.answers import button_stem
-from sessionkit.runner.history import (
-    LabelMapPlan,
-    ViewRecord,
-    latest_labelmaps,
-    merge_sources,
-    redisplay_source,
-    restore_views,
-)
+from sessionkit.runner.history import LabelMapPlan, ViewRecord, labelmap_plan, restore_views
 from sessionkit.runner.log_restore import parse_answers, restored_answers, restored_views, view_event_ok
 from sessionkit.runner.machine import (
     CSV_EVENT,
@@ -137,15 +130,23 @@ class ReadingService:
             "machine": to_json(state),
         }
 
-    def _create(self, reader_id: str, folder: RunFolder) -> _Run:
+    def _make_folder(self, folder: RunFolder) -> None:
+        """Create the run folder with a snapshot of the served session file and its colour table."""
         try:
             snapshot = self.session_path.read_bytes()
         except OSError as exc:
             raise ResponseLogError(f"Cannot read the session file {self.session_path}: {exc}") from exc
         folder.create(snapshot, color_file_path(self.session_path, self.session.roi_color_file))
-        session = self._run_session(folder, hashlib.sha256(snapshot).hexdigest())
+
+    def _new_state(self, reader_id: str, folder: RunFolder) -> RunState:
+        """A run at its start over the folder's snapshot (group order per reading-flow §3)."""
+        session = self._run_session(folder, hashlib.sha256(folder.read_snapshot()).hexdigest())
         preset = self.group_presets.get(reader_id)
-        state = new_run(session, group_order(session, reader_id, self.study_salt, preset=preset))
+        return new_run(session, group_order(session, reader_id, self.study_salt, preset=preset))
+
+    def _create(self, reader_id: str, folder: RunFolder) -> _Run:
+        self._make_folder(folder)
+        state = self._new_state(reader_id, folder)
         run = _Run(str(uuid.uuid4()), reader_id, folder, state, 0, "", [], utc_timestamp(), {})
         folder.commit_state(self._state_json(run, state, 0))
         folder.log_event("run_created", run_id=run.run_id, group_order=to_json(state)["group_order"])
@@ -165,24 +166,29 @@ class ReadingService:
         return session
 
     def _load(self, reader_id: str, folder: RunFolder) -> _Run:
-        data = folder.read_state()
+        committed = folder.committed_state()  # state.json, else a kept copy; rows it may have acknowledged
+        data = committed.data if committed.data is not None else self._lost_state(reader_id, folder)
+        source = committed.source or folder.paths.state
         try:
-            last_seq = int(data["last_seq"])
             run_id, machine, logins = str(data["run_id"]), data["machine"], list(data["logins"])
             created_at, stored_sha = str(data["created_at"]), str(data["session_sha256"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise ResponseLogError(f"{folder.paths.state} is malformed: {exc}") from exc
-        folder.recover(last_seq)
+            raise ResponseLogError(f"{source} is malformed: {exc}") from exc
+        restored = committed.source != folder.paths.state
+        if restored:  # state.json missing or unreadable: no row is removed on a guess (issue 11)
+            folder.log_event(
+                "state_restored", source=source.name if committed.source else None, last_seq=committed.keep_seq
+            )
+        folder.recover(committed.keep_seq)
         answers, answered_at = restored_answers(latest_responses(folder.read_responses()))
-        session = self._run_session(folder, stored_sha)
-        state = from_json(session, machine, answers)
-        views = restored_views(folder.read_events(), last_seq)
-        return _Run(
+        state = from_json(self._run_session(folder, stored_sha), machine, answers)
+        views = restored_views(folder.read_events(), committed.keep_seq)
+        run = _Run(
             run_id,
             reader_id,
             folder,
             state,
-            last_seq,
+            committed.keep_seq,
             "",
             logins,
             created_at,
@@ -190,6 +196,24 @@ class ReadingService:
             folder.read_annotations(),
             views,
         )
+        if restored:
+            folder.commit_state(self._state_json(run, state, run.last_seq))
+        return run
+
+    def _lost_state(self, reader_id: str, folder: RunFolder) -> dict[str, Any]:
+        """The state of a run whose every state file is lost but whose logs survive: a run at its start
+        (answers come back from ``responses.csv``), keeping the logged run id and the snapshot."""
+        if not folder.paths.snapshot.is_file():
+            self._make_folder(folder)
+        state = self._new_state(reader_id, folder)
+        logged = [row["run_id"] for row in folder.read_responses() + folder.read_annotations()]
+        return {
+            "run_id": logged[-1] if logged else str(uuid.uuid4()),
+            "machine": to_json(state),
+            "logins": [],
+            "created_at": utc_timestamp(),
+            "session_sha256": hashlib.sha256(folder.read_snapshot()).hexdigest(),
+        }
 
     def _run(self, run_id: str) -> _Run:
         with self._registry:
@@ -299,10 +323,10 @@ class ReadingService:
             if run is not None:
                 run.lock.acquire()
             try:
-                if not paths.state.exists():
-                    raise ResponseLogError(f"Reader {reader_id!r} has no run of {self.session_path.stem!r} to reset")
                 folder = RunFolder(paths)
-                archived_id = str(folder.read_state().get("run_id", "unknown"))
+                if not folder.exists():
+                    raise ResponseLogError(f"Reader {reader_id!r} has no run of {self.session_path.stem!r} to reset")
+                archived_id = str((folder.committed_state().data or {}).get("run_id", "unknown"))
                 folder.log_event("reset", run_id=archived_id)
                 archive = paths.run_dir.parent / ".archive" / f"{paths.session_stem}-{archived_id}"
                 try:
@@ -476,7 +500,7 @@ class ReadingService:
             else:
                 raise RunnerStateError(f"Unknown annotation kind {kind!r}", code="HTTP422", hint="labelmap or line")
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                mkdir_durable(folder)
             except OSError as exc:
                 raise ResponseLogError(f"Cannot create {folder}: {exc}") from exc
             return folder / name
@@ -488,6 +512,7 @@ class ReadingService:
         image_id: str,
         kind: str,
         file: Path,
+        sha256: str,
         labels: Sequence[int] = (),
         voxel_count: int | None = None,
         length_mm: float | None = None,
@@ -495,7 +520,8 @@ class ReadingService:
     ) -> dict[str, str]:
         """Log a stored or deleted annotation file of the current page instance (reading-flow §14.3).
 
-        The caller has already written ``file`` durably (temp, fsync, rename). The row gets the next
+        Use :func:`sessionkit.runner.annotation_store.store_annotation`, which writes the file's bytes
+        durably first and puts them in place after this row is acknowledged. The row gets the next
         ``seq`` and is acknowledged like a submission: ``annotations.csv`` fsync'ed, then ``state.json``
         with the new ``last_seq`` (the state version does not change). Contour (SK912) and line (SK913)
         requirements are evaluated on these rows at Next/Finish/Repeat.
@@ -509,6 +535,8 @@ class ReadingService:
         file : Path
             The file in the current instance's page folder (see :meth:`annotation_path`); a file of
             another instance (the page changed while it was being written) is refused with ``HTTP409``.
+        sha256 : str
+            SHA-256 (hex) of the file's new bytes; empty for ``line_deleted``.
         labels : sequence of int
             Non-zero label values present (label maps).
         voxel_count : int, optional
@@ -529,7 +557,7 @@ class ReadingService:
             ``HTTP404`` unknown run or image; ``HTTP422`` unknown kind or a reader edit on a read-only page;
             ``HTTP409`` ``file`` is not in the current instance's folder.
         ResponseLogError
-            ``file`` outside the run folder or unreadable, or the log cannot be written.
+            ``file`` outside the run folder, or the log cannot be written.
         """
         run = self._run(run_id)
         with run.lock:
@@ -548,10 +576,6 @@ class ReadingService:
                     code="HTTP409",
                     hint="the page changed while saving; save again",
                 )
-            try:
-                sha = "" if kind == "line_deleted" else hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError as exc:
-                raise ResponseLogError(f"Cannot read the annotation file {path}: {exc}") from exc
             seq = run.last_seq + 1
             row = {
                 "log_version": LOG_VERSION,
@@ -569,7 +593,7 @@ class ReadingService:
                 "image_path": image.path,
                 "kind": kind,
                 "file": path.relative_to(run.folder.paths.run_dir.parent.resolve()).as_posix(),
-                "sha256": sha,
+                "sha256": sha256,
                 "labels": " ".join(str(label) for label in sorted(set(labels)) if label),
                 "voxel_count": "" if voxel_count is None else str(voxel_count),
                 "length_mm": "" if length_mm is None else repr(float(length_mm)),
@@ -597,10 +621,11 @@ class ReadingService:
         Returns
         -------
         LabelMapPlan
-            ``own_file``: the instance's own saved label map (load it; never re-copied, D23);
-            ``source_file``: with ``DisplayLabelMapID``, the source's latest map in navigation history;
-            ``copy_needed``: first display, so copy ``source_file`` to :meth:`annotation_path` and
-            record it as ``kind="redisplay"``; ``merge_files``: with ``MergeLabelMaps``, every map to
+            ``own_file``: the instance's own saved label map (load it; never re-copied, D23) and
+            ``own_row``, its ``annotations.csv`` row; ``source_file``: with ``DisplayLabelMapID``,
+            the source's latest map in navigation history; ``copy_needed``: first display, so copy
+            ``source_file`` to :meth:`annotation_path` and record it as ``kind="redisplay"``;
+            ``merge_files``: with ``MergeLabelMaps``, every map to
             combine (voxel-wise maximum in int32), oldest first.
 
         Raises
@@ -611,24 +636,7 @@ class ReadingService:
         run = self._run(run_id)
         with run.lock:
             state = run.state
-            image = self._image(state, image_id)
-            latest = latest_labelmaps(run.annotations)
-            reader_dir = run.folder.paths.run_dir.parent
-
-            def absolute(row: Mapping[str, str] | None) -> Path | None:
-                return None if row is None or not row["sha256"] else reader_dir / row["file"]
-
-            own = absolute(latest.get((state.entry.instance, image_id)))
-            found = redisplay_source(state, image, latest)
-            source = absolute(found[1]) if found else None
-            merges = [reader_dir / row["file"] for _, row in merge_sources(state, image, latest)]
-            return LabelMapPlan(
-                own_file=own,
-                source_file=source,
-                source_instance=None if found is None else found[0].instance_id(state.page(found[0])),
-                copy_needed=own is None and source is not None and not image.merge_label_maps,
-                merge_files=tuple(merges),
-            )
+            return labelmap_plan(state, self._image(state, image_id), run.annotations, run.folder.paths.run_dir.parent)
 
     def log_event(self, run_id: str, kind: str, details: Mapping[str, Any] | None = None) -> None:
         """Append a browser-side event to ``events.jsonl`` (confirmations such as SK915, view-mode switches).

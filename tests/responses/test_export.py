@@ -21,6 +21,7 @@ from sessionkit.responses.export import (
     iq_time,
     read_run,
 )
+from sessionkit.runner.annotation_store import store_annotation
 from sessionkit.runner.service import ReadingService
 from sessionkit.session import load_session
 
@@ -130,9 +131,7 @@ def test_iq_xml_states_and_label_map_paths(tmp_path):
     shutil.copy(demo, path)
     service = ReadingService(load_session(path), path, tmp_path / "out")
     run_id = service.login("r2")["run_id"]
-    target = service.annotation_path(run_id, "CT")
-    target.write_bytes(b"label map bytes")
-    service.record_annotation(run_id, image_id="CT", kind="labelmap", file=target, labels=[1], voxel_count=5)
+    store_annotation(service, run_id, "CT", "labelmap", b"label map bytes", labels=[1], voxel_count=5)
     go(service, run_id, "exit", {"2": ["Y", "N"]}, viewer_state=VIEWS)
     root = etree.fromstring(build_iq_xml(read_run(tmp_path / "out" / "r2" / "demo")))
     first = root.findall("Page")[0]

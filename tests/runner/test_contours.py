@@ -12,7 +12,11 @@ import pytest
 
 from sessionkit.errors import GeometryError, ImageReadError, RunnerStateError
 from sessionkit.geometry import ImageGrid
-from sessionkit.io import encode_nifti, read_image, read_nrrd, starting_labelmap
+from sessionkit.io import encode_labelmap_nrrd, encode_nifti, read_image, read_nrrd, starting_labelmap
+from sessionkit.responses.export import read_run
+from sessionkit.responses.paths import pending_path
+from sessionkit.responses.run_folder import acknowledged_file
+from sessionkit.responses.state_file import write_bytes_atomic
 from sessionkit.runner.contours import load_drawing, save_drawing
 from sessionkit.runner.service import ReadingService
 from sessionkit.session.model import Location, SessionImage
@@ -272,7 +276,7 @@ def test_a_file_of_another_page_is_not_logged_here(chain):
     stale.write_bytes(b"x")
     go(service, run_id)  # ... while the reader moved on
     with pytest.raises(RunnerStateError) as refused:
-        service.record_annotation(run_id, image_id="CT", kind="labelmap", file=stale, labels=[1], voxel_count=1)
+        service.record_annotation(run_id, image_id="CT", kind="labelmap", file=stale, sha256="0" * 64, labels=[1])
     assert refused.value.code == "HTTP409"
 
 
@@ -337,3 +341,68 @@ def test_a_transition_waits_while_a_contour_is_written_and_logged(chain):
     assert moved.is_set()
     rows = annotation_rows(service, run_id)
     assert [row.split(",")[8] for row in rows[1:]] == [first_instance]  # header, then page_instance column
+
+
+# -- a kill inside a save never costs the acknowledged map (issue 11 item 1) ---------------------------------
+# Each test leaves the run folder exactly as a SIGKILL at one step of store_annotation leaves it (the steps are
+# the real calls, stopped early), then restarts the service; tests/server/test_crash_injection.py kills a real
+# server at every fsync and rename.
+
+
+def saved_map(labels):
+    """The bytes a save stores for ``labels`` (deterministic encoding)."""
+    return encode_labelmap_nrrd(labels, GRID)
+
+
+def restart(service):
+    again = ReadingService(service.session, service.session_path, service.results_root)
+    again.login("r1")
+    return again
+
+
+def test_kill_after_the_row_is_acknowledged_before_the_rename(chain):
+    service, run_id = chain
+    save_drawing(service, run_id, "CT", drawing(box(1)), GRID)
+    target = service.annotation_path(run_id, "CT")
+    new = saved_map(box(2))
+    write_bytes_atomic(pending_path(target), new)  # store_annotation step 1
+    row = service.record_annotation(  # step 2: acknowledged; killed before step 3 (the rename)
+        run_id, image_id="CT", kind="labelmap", file=target, sha256=hashlib.sha256(new).hexdigest(), labels=[2]
+    )
+    assert target.read_bytes() == saved_map(box(1))  # the acknowledged file was not replaced
+    exported = read_run(service.run_dir(run_id))  # an export before any restart reads the pending bytes
+    assert acknowledged_file(target, exported.annotations[-1]["sha256"]) == pending_path(target)
+
+    again = restart(service)
+    assert target.read_bytes() == new and not pending_path(target).exists()  # renamed into place at resume
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == row["sha256"]
+    log = (target.parents[1] / ".sessionkit" / "events.jsonl").read_text()
+    settled = [json.loads(line) for line in log.splitlines()]
+    assert any(e["kind"] == "annotation_settled" and e["seq"] == row["seq"] for e in settled)
+    assert np.array_equal(load_drawing(again, run_id, "CT", GRID), box(2))
+
+
+def test_kill_before_the_row_keeps_the_acknowledged_map_and_a_resend_is_saved(chain):
+    service, run_id = chain
+    first = save_drawing(service, run_id, "CT", drawing(box(1)), GRID)
+    target = service.annotation_path(run_id, "CT")
+    write_bytes_atomic(pending_path(target), saved_map(box(2)))  # killed before the row
+    again = restart(service)
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == first["sha256"]  # the acknowledged map
+    assert not pending_path(target).exists()  # the unacknowledged bytes are gone
+    resent = save_drawing(again, run_id, "CT", drawing(box(2)), GRID)
+    assert not resent["unchanged"] and annotation_rows(again, run_id)[-1].count(resent["sha256"]) == 1
+    assert hashlib.sha256(target.read_bytes()).hexdigest() == resent["sha256"]
+
+
+def test_unchanged_is_judged_against_the_log_not_the_file(chain):
+    """The file on disk is not the acknowledgement: a drawing equal to it but not logged is saved."""
+    service, run_id = chain
+    save_drawing(service, run_id, "CT", drawing(box(1)), GRID)
+    target = service.annotation_path(run_id, "CT")
+    target.write_bytes(saved_map(box(2)))  # the file as the pre-fix order could leave it
+    resent = save_drawing(service, run_id, "CT", drawing(box(2)), GRID)
+    assert not resent["unchanged"]
+    assert annotation_rows(service, run_id)[-1].count(resent["sha256"]) == 1
+    same = save_drawing(service, run_id, "CT", drawing(box(2)), GRID)
+    assert same["unchanged"] and same["saved_at"] == resent["saved_at"]  # the logged row's time

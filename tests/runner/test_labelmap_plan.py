@@ -7,6 +7,7 @@ import hashlib
 import pytest
 
 from sessionkit.errors import RunnerStateError
+from sessionkit.runner.annotation_store import store_annotation
 from sessionkit.runner.service import ReadingService
 from sessionkit.session.model import Location, SessionImage
 
@@ -41,10 +42,8 @@ def go(service, run_id, transition):
 
 
 def draw(service, run_id, content, kind="labelmap"):
-    target = service.annotation_path(run_id, "CT")
-    target.write_bytes(content)
-    service.record_annotation(run_id, image_id="CT", kind=kind, file=target, labels=[1], voxel_count=3)
-    return target
+    store_annotation(service, run_id, "CT", kind, content, labels=[1], voxel_count=3)
+    return service.annotation_path(run_id, "CT")
 
 
 def test_redisplay_and_merge_follow_navigation_history(chain):

@@ -9,6 +9,7 @@ import pytest
 
 from sessionkit.errors import ResponseLogError, RunnerStateError
 from sessionkit.responses.csvlog import ANNOTATION_COLUMNS, read_rows
+from sessionkit.runner.annotation_store import store_annotation
 from sessionkit.runner.machine import Submit, new_run, step
 from sessionkit.runner.navigation import Instance
 from sessionkit.runner.requirements import page_issues
@@ -114,9 +115,9 @@ def test_service_records_annotations_and_enforces_them(contour_study, tmp_path):
     assert target == tmp_path / "out" / "alice" / "contour" / "PgGroup1_Lung_Left lung" / "Lung_CT-quizlabel.nrrd"
     line = service.annotation_path(run_id, "CT", kind="line", number=2)
     assert line.name == "Lung_CT_MarkupsLine_1_quizline.mrk.json"
-    target.write_bytes(b"NRRD0004 fake but hashed")
-    recorded = service.record_annotation(run_id, image_id="CT", kind="labelmap", file=target, labels=[2, 1, 2],
-                                         voxel_count=42)  # fmt: skip
+    recorded = store_annotation(service, run_id, "CT", "labelmap", b"NRRD0004 fake but hashed", labels=[2, 1, 2],
+                                voxel_count=42)  # fmt: skip
+    assert target.read_bytes() == b"NRRD0004 fake but hashed"
     assert recorded["file"] == "contour/PgGroup1_Lung_Left lung/Lung_CT-quizlabel.nrrd"
     assert recorded["sha256"] == hashlib.sha256(b"NRRD0004 fake but hashed").hexdigest()
     assert recorded["labels"] == "1 2" and recorded["seq"] == "1" and recorded["event"] == "autosave"
@@ -129,14 +130,14 @@ def test_service_records_annotations_and_enforces_them(contour_study, tmp_path):
     assert (folder / "annotations.csv").read_bytes().startswith(b"log_version,session_id,reader_id,run_id,")
 
     with pytest.raises(RunnerStateError):  # End has no image CT
-        service.record_annotation(run_id, image_id="CT", kind="labelmap", file=target)
+        service.record_annotation(run_id, image_id="CT", kind="labelmap", file=target, sha256="")
     restarted = ReadingService(session, path, tmp_path / "out")
     restarted.login("alice")
     back = restarted.submit(run_id, state_version=restarted.current(run_id)["state_version"], transition="previous",
                             answers={})  # fmt: skip
     assert back["page_id"] == "Lung" and not back["editable"]
     with pytest.raises(RunnerStateError) as info:  # read-only page: no reader edits
-        restarted.record_annotation(run_id, image_id="CT", kind="labelmap", file=target)
+        restarted.record_annotation(run_id, image_id="CT", kind="labelmap", file=target, sha256="")
     assert info.value.code == "HTTP422"
 
 
@@ -147,9 +148,9 @@ def test_annotation_outside_the_run_folder_is_refused(contour_study, tmp_path):
     outside = tmp_path / "elsewhere.nrrd"
     outside.write_bytes(b"x")
     with pytest.raises(ResponseLogError, match="outside the run folder"):
-        service.record_annotation(run_id, image_id="CT", kind="labelmap", file=outside)
+        service.record_annotation(run_id, image_id="CT", kind="labelmap", file=outside, sha256="")
     with pytest.raises(RunnerStateError):
-        service.record_annotation(run_id, image_id="CT", kind="scribble", file=outside)
+        service.record_annotation(run_id, image_id="CT", kind="scribble", file=outside, sha256="")
 
 
 def test_confirm_no_contours_flag(make, tmp_path):
@@ -163,7 +164,5 @@ def test_confirm_no_contours_flag(make, tmp_path):
     service = ReadingService(session, path, tmp_path / "out")
     run_id = service.login("alice")["run_id"]
     assert service.current(run_id)["confirm_no_contours"]  # SK915: the UI asks before leaving
-    target = service.annotation_path(run_id, "CT")
-    target.write_bytes(b"x")
-    service.record_annotation(run_id, image_id="CT", kind="labelmap", file=target, voxel_count=1)
+    store_annotation(service, run_id, "CT", "labelmap", b"x", voxel_count=1)
     assert not service.current(run_id)["confirm_no_contours"]

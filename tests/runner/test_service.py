@@ -18,6 +18,7 @@ from lxml import etree
 from sessionkit.errors import ResponseLogError, RunnerStateError
 from sessionkit.responses.csvlog import RESPONSE_COLUMNS, append_rows, read_rows
 from sessionkit.responses.run_folder import latest_responses
+from sessionkit.runner.annotation_store import store_annotation
 from sessionkit.runner.service import ReadingService
 from sessionkit.session import load_session
 from sessionkit.session.model import Location, Option, Page, Question, QuestionSet, Session
@@ -446,16 +447,11 @@ def test_robot_reader_walks_the_full_session(tmp_path):
             if transition == "repeat":
                 repeated = False
             if exc.code == "SK912":
-                target = service.annotation_path(run_id, "CT")
-                target.write_bytes(current["page_instance"].encode())
-                service.record_annotation(
-                    run_id, image_id="CT", kind="labelmap", file=target, labels=[1], voxel_count=9
-                )
+                content = current["page_instance"].encode()
+                store_annotation(service, run_id, "CT", "labelmap", content, labels=[1], voxel_count=9)
             else:
                 for number in (1, 2):
-                    line = service.annotation_path(run_id, "Histo", kind="line", number=number)
-                    line.write_text("{}")
-                    service.record_annotation(run_id, image_id="Histo", kind="line", file=line, length_mm=12.5)
+                    store_annotation(service, run_id, "Histo", "line", b"{}", number=number, length_mm=12.5)
     assert refusals == [("CaseB", "SK913"), ("CaseA", "SK912"), ("CaseA-Rep1", "SK912")]
     assert seen[:5] == ["Intro/Welcome.1", "CaseB/.1", "CaseB/.1", "CaseA/Contour.1", "CaseA/Contour.2"]
     assert "CaseA-Rep1/Contour.1" in seen and seen[-1] == "CaseA/Review.1"
