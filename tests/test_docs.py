@@ -10,7 +10,7 @@ import pytest
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-@pytest.mark.parametrize("name", ["coordinates.md"])
+@pytest.mark.parametrize("name", ["coordinates.md", "analysis.md"])
 def test_doc_examples_run(name: str) -> None:
     result = doctest.testfile(str(DOCS / name), module_relative=False)
     assert result.attempted > 0

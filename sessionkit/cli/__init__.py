@@ -618,3 +618,31 @@ def _export_answers(
         _analysis_failed(exc)
         return
     click.echo(str(target))
+
+
+@analyze_group.command("agreement")
+@click.argument("ratings", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--scale",
+    type=click.Choice(["nominal", "ordinal", "interval"]),
+    default=None,
+    help="Scale of the answers [default: integers ordinal, other numbers interval, labels nominal].",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def analyze_agreement_command(ratings: Path, scale: str | None, output_format: str) -> None:
+    """Agreement across readers (and across a reader's reads) in RATINGS (CSV reader,case,value)."""
+    from typing import cast
+
+    from sessionkit.analysis.agreement import Scale, agreement_table, format_agreement_text, read_agreement_csv
+    from sessionkit.analysis.output import dumps
+    from sessionkit.errors import SessionKitError
+
+    try:
+        results = agreement_table(read_agreement_csv(ratings), cast(Scale | None, scale))
+    except SessionKitError as exc:
+        _analysis_failed(exc)
+        return
+    if output_format == "json":
+        click.echo(dumps({"questions": [r.to_json() for r in results]}))
+    else:
+        click.echo(format_agreement_text(results))
