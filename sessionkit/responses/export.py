@@ -325,7 +325,9 @@ def _fill_images(page: etree._Element, page_index: int, rep: int, logins: Mappin
             continue
         destination = (image.findtext("DefaultDestination") or "Red").strip()
         for record in states:
-            for view in record.get("viewer_state", {}).get("views", []):
+            viewer = record.get("viewer_state")  # logged as sent: older servers let any JSON value through
+            views = viewer.get("views") if isinstance(viewer, dict) else None
+            for view in views if isinstance(views, list) else []:
                 if isinstance(view, dict) and view.get("destination") == destination:
                     attributes = {
                         "Window": _text(view.get("window")),

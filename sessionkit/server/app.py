@@ -20,6 +20,7 @@ Errors are JSON ``{"code", "message", "hint"}``: runner refusals keep their ``SK
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import threading
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -41,7 +43,7 @@ from sessionkit.runner.contours import run_color_table
 from sessionkit.runner.requirements import DRAWABLE_TYPES
 from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
 from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
-from sessionkit.server.bodies import json_object
+from sessionkit.server.bodies import choice, json_object, viewer_state
 from sessionkit.server.drawings import DRAWING_ROUTES
 from sessionkit.server.page_extras import PAGE_EXTRA_ROUTES
 from sessionkit.session import ColorTable, load_session
@@ -49,6 +51,10 @@ from sessionkit.session.model import Page, Session
 
 #: Run ids are UUIDs; anything else never reaches the service.
 _RUN_ID = re.compile(r"[0-9A-Za-z-]{1,64}")
+#: A ``?page=`` value: ASCII digits only (``"²".isdigit()`` is true), few enough for ``int``.
+_PAGE_INDEX = re.compile(r"[0-9]{1,9}")
+#: A question index key of ``answers`` (as ``_PAGE_INDEX``).
+_QUESTION_KEY = _PAGE_INDEX
 #: Cookie that carries the access token for requests the page cannot add headers to (volume loads).
 TOKEN_COOKIE = "sessionkit_token"
 #: Minutes without reader input before the browser autosaves (reading-flow §4; ``serve --idle-timeout``).
@@ -58,6 +64,9 @@ _STATUS_OF_CODE = {"SK909": 409}
 #: Confirmations the viewer asks for and reports (``/confirmations``).
 _CONFIRMATION_CODES = frozenset({"SK915"})
 
+#: Server log (uvicorn prints it): tracebacks and details that readers never see.
+LOG = logging.getLogger("sessionkit.server")
+
 Handler = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
 
@@ -65,6 +74,16 @@ T = TypeVar("T")
 def error_response(status: int, code: str, message: str, hint: str = "") -> JSONResponse:
     """The JSON error body every route uses: ``{"code", "message", "hint"}``."""
     return JSONResponse({"code": code, "message": message, "hint": hint}, status_code=status)
+
+
+def internal_error(request: Request, exc: Exception | None = None) -> JSONResponse:
+    """``500 HTTP500`` for an unexpected exception; its traceback goes to the server log only.
+
+    Used inside every route (``ReaderApi.guard``) and as the application's handler of last resort.
+    """
+    LOG.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc or True)
+    hint = "try again; if it persists, tell the study coordinator"
+    return error_response(500, "HTTP500", "internal server error", hint)
 
 
 def _now_iso() -> str:
@@ -231,7 +250,7 @@ class ReaderApi:
         if page_text is None:
             current = await self._call_service(self.service.current, run_id)
             page_index = int(current["page_index"])
-        elif page_text.isdigit():
+        elif _PAGE_INDEX.fullmatch(page_text):
             page_index = int(page_text)
         else:
             raise RequestError(f"page {page_text!r} is not a page number", 400, "use ?page=<1-based page index>")
@@ -252,12 +271,12 @@ class ReaderApi:
         transition = body.get("transition")
         if not isinstance(state_version, int) or isinstance(state_version, bool):
             raise RequestError("state_version must be an integer", 400, "send the state_version from /page")
-        if transition not in SUBMIT_TRANSITIONS:
+        if choice(transition, SUBMIT_TRANSITIONS) is None:
             raise RequestError(
                 f"unknown transition {transition!r}", 400, f"use one of {', '.join(sorted(SUBMIT_TRANSITIONS))}"
             )
         answers = _answers(body.get("answers", {}))
-        viewer_state = body.get("viewer_state")
+        state = viewer_state(body.get("viewer_state"))
         client = body.get("client", "")
         started_at = body.get("started_at")
         if not isinstance(client, str) or not (started_at is None or isinstance(started_at, str)):
@@ -268,7 +287,7 @@ class ReaderApi:
             state_version=state_version,
             transition=transition,
             answers=answers,
-            viewer_state=viewer_state,
+            viewer_state=state,
             client=client[:200],
             started_at=started_at,
         )
@@ -284,11 +303,11 @@ class ReaderApi:
         run_id = self._run_id(request)
         body = await json_object(request)
         code, answer, transition = body.get("code"), body.get("answer"), body.get("transition")
-        if code not in _CONFIRMATION_CODES or answer not in ("continue", "cancel"):
+        if choice(code, _CONFIRMATION_CODES) is None or choice(answer, ("continue", "cancel")) is None:
             raise RequestError(
                 f"unknown confirmation {code!r} / {answer!r}", 400, 'send {"code": "SK915", "answer": "cancel"}'
             )
-        if transition not in SUBMIT_TRANSITIONS:
+        if choice(transition, SUBMIT_TRANSITIONS) is None:
             raise RequestError(f"unknown transition {transition!r}", 400, "send the transition that asked")
         details = {"code": code, "answer": answer, "transition": transition}
         await self._call_service(self.service.log_event, run_id, "confirmation", details)
@@ -312,6 +331,8 @@ class ReaderApi:
                 return error_response(500, "SK901", str(exc), "check the image file or the images root")
             except ResponseLogError as exc:
                 return error_response(500, "HTTP500", str(exc), "the run folder could not be read or written")
+            except Exception:  # the catch-all: a traceback never reaches a reader
+                return internal_error(request)
 
         return guarded
 
@@ -350,6 +371,12 @@ def drawing_json(page: Page, table: ColorTable) -> dict[str, Any]:
     }
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (unknown path 404, wrong method 405) as the JSON error."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    return error_response(status, f"HTTP{status}", str(getattr(exc, "detail", "")) or "refused", "check the URL")
+
+
 def _refusal_status(code: str) -> int:
     """HTTP status of a runner refusal (see the module docstring)."""
     if code in _STATUS_OF_CODE:
@@ -386,7 +413,8 @@ def _answers(value: object) -> dict[str, list[str]]:
         raise RequestError("answers must be an object", 400, 'send {"1": ["Y", "N"], ...}')
     answers: dict[str, list[str]] = {}
     for key, values in value.items():
-        if not key.isdigit() or not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        strings = isinstance(values, list) and all(isinstance(v, str) for v in values)
+        if not _QUESTION_KEY.fullmatch(key) or not strings:
             raise RequestError(
                 f"answers[{key!r}] must be a list of strings keyed by question index", 400, 'send {"1": ["Y", "N"]}'
             )
@@ -433,6 +461,9 @@ def create_app(
     service = ReadingService(session, session_path, results_root)
     api = ReaderApi(session, service, root, access_token, idle_timeout_minutes)
     # Contour routes first: the static mount at "/" must stay last.
-    app = Starlette(routes=[*DRAWING_ROUTES, *PAGE_EXTRA_ROUTES, *api.routes()])
+    app = Starlette(
+        routes=[*DRAWING_ROUTES, *PAGE_EXTRA_ROUTES, *api.routes()],
+        exception_handlers={HTTPException: _http_error, Exception: internal_error},
+    )
     app.state.api = api
     return app

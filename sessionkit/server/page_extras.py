@@ -46,7 +46,7 @@ from sessionkit.io.web_picture import BROWSER_PICTURES, CONVERTED_PICTURES, read
 from sessionkit.responses.interaction_log import ViewSample, append_interaction_rows, transition_row, view_rows
 from sessionkit.runner.answers import button_stem
 from sessionkit.scene import ImageCache, Scene
-from sessionkit.server.bodies import json_object
+from sessionkit.server.bodies import choice, json_object
 from sessionkit.session.model import BUTTON_ACTIONS, Question
 
 #: Picture suffixes served (D17): browser formats as they are, other Qt rasters converted to PNG.
@@ -200,7 +200,7 @@ async def view_mode(request: Request) -> Response:
     run_id = api._run_id(request)
     body = await json_object(request)
     destination, mode, state = body.get("destination"), body.get("viewing_mode"), body.get("viewer_state")
-    if not isinstance(destination, str) or mode not in VIEWING_MODES or not isinstance(state, dict):
+    if not isinstance(destination, str) or choice(mode, VIEWING_MODES) is None or not isinstance(state, dict):
         raise RequestError(
             f"bad view-mode switch {destination!r} -> {mode!r}", 400, f"viewing_mode is one of {sorted(VIEWING_MODES)}"
         )
