@@ -367,11 +367,12 @@ def demo_command(port: int, no_browser: bool, out: Path) -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "json", "junit", "github"]),
+    type=click.Choice(["text", "json", "junit", "github", "sarif"]),
     default="text",
     show_default=True,
-    help="Report format (validation-rules §4).",
+    help="Report format (validation-rules §4; sarif: SARIF 2.1.0 for code scanning).",
 )
+@click.option("--only-sessions", is_flag=True, help="Skip files whose root element is not <Session> (hooks on *.xml).")
 @click.option("--quiet", is_flag=True, help="Report errors only; no summary line when everything is valid.")
 @click.option("--warnings-as-errors", is_flag=True, help="Exit 1 when any warning is reported.")
 @click.option("--disable", default="", help="Comma-separated warning codes to suppress, e.g. SK415,SK519.")
@@ -392,6 +393,7 @@ def validate_command(
     warnings_as_errors: bool,
     disable: str,
     dialect: Literal["sessionkit", "iq"],
+    only_sessions: bool,
 ) -> None:
     """Check session files; exit 0 valid, 1 problems found, 2 usage error or unreadable input."""
     from dataclasses import replace
@@ -402,6 +404,10 @@ def validate_command(
     from sessionkit.session import check_session
     from sessionkit.session.report import format_github, format_json, format_junit, summary_line
 
+    if only_sessions:
+        from sessionkit.session.parse import root_element_name
+
+        paths = tuple(path for path in paths if root_element_name(path) == "Session")
     disabled = tuple(code.strip().upper() for code in disable.split(",") if code.strip())
     results = [
         check_session(
@@ -423,6 +429,10 @@ def validate_command(
     elif output_format == "github":
         for line in format_github(results):
             click.echo(line)
+    elif output_format == "sarif":
+        from sessionkit.session.sarif import format_sarif
+
+        click.echo(format_sarif(results))
     else:
         console = Console(highlight=False, soft_wrap=True)
         for result in results:

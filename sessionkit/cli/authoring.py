@@ -29,7 +29,8 @@ import click
     show_default=True,
     help="Results root of `serve --out`: fmt warns when a changed session already has runs there.",
 )
-def fmt_command(files: tuple[Path, ...], check: bool, upgrade: bool, results_root: Path) -> None:
+@click.option("--only-sessions", is_flag=True, help="Skip files whose root element is not <Session> (hooks on *.xml).")
+def fmt_command(files: tuple[Path, ...], check: bool, upgrade: bool, results_root: Path, only_sessions: bool) -> None:
     """Rewrite session FILES canonically (indent, attribute and child order) without changing their meaning.
 
     Exit 0 when nothing changed (or was written), 1 with --check when a file would change, 2 when a file
@@ -39,7 +40,10 @@ def fmt_command(files: tuple[Path, ...], check: bool, upgrade: bool, results_roo
     from sessionkit.errors import ResponseLogError, SessionError
     from sessionkit.responses.export import find_runs
     from sessionkit.session.fmt import format_session
+    from sessionkit.session.parse import root_element_name
 
+    if only_sessions:
+        files = tuple(file for file in files if root_element_name(file) == "Session")
     changed = failed = 0
     for file in files:
         try:

@@ -419,3 +419,29 @@ def parse_session_file(path: str | os.PathLike[str], limits: SafetyLimits = DEFA
             file=file, problems=[_problem("SK101", file, f"cannot read '{file}': {exc.strerror or exc}", hint)]
         )
     return parse_session_bytes(data, file, limits)
+
+
+def root_element_name(path: str | os.PathLike[str]) -> str | None:
+    """Local name of the root element of an XML file, read up to its start tag only.
+
+    Used to pick session files among other ``.xml`` files (pre-commit hooks). The parser resolves
+    no entity and loads no DTD. A file that breaks after its root start tag still has a name (the
+    validator reports the break); ``None`` when the file cannot be read or has no start tag.
+    """
+    parser = etree.XMLPullParser(events=("start",), resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(64 * 1024):
+                broken = False
+                try:
+                    parser.feed(chunk)
+                except etree.XMLSyntaxError:
+                    broken = True  # events before the error are still delivered
+                for _, element in parser.read_events():
+                    if isinstance(element, etree._Element):  # "start" events carry elements
+                        return etree.QName(element).localname
+                if broken:
+                    return None
+    except OSError:
+        return None
+    return None
