@@ -47,8 +47,14 @@ _NIBABEL_ERRORS = (
 )
 
 
-def _load(path: Path) -> Any:
-    """nibabel image of ``path`` (typed ``Any``: nibabel's classes are only partly annotated)."""
+def load_nifti(path: Path) -> Any:
+    """nibabel image of ``path``, header read, voxels not (typed ``Any``: nibabel is only partly annotated).
+
+    Raises
+    ------
+    ImageReadError
+        If nibabel cannot read the file's header.
+    """
     try:
         return nib.load(str(path))
     except _NIBABEL_ERRORS as exc:
@@ -80,7 +86,7 @@ def read_nifti_header(path: str | Path) -> tuple[ImageGrid, np.dtype[np.generic]
         As :func:`read_nifti`.
     """
     file = require_file(path)
-    image = _load(file)
+    image = load_nifti(file)
     _require_nifti(image, str(file))
     shape = _ijk_shape(image, str(file))
     frames = shape[3] if len(shape) == 4 else 1
@@ -142,7 +148,7 @@ def read_nifti(path: str | Path) -> Volume:
     (True, 23)
     """
     file = require_file(path)
-    return _volume_from_image(_load(file), str(file))
+    return _volume_from_image(load_nifti(file), str(file))
 
 
 def read_nifti_bytes(data: bytes, *, source: str = "<bytes>") -> Volume:

@@ -3,8 +3,8 @@
 ``sessionkit.session`` checks files without decoding images; it takes an
 :class:`~sessionkit.session.files.ImageProbe`. This one reads headers where they suffice (a
 ``.seg.nrrd``'s segment names too) and decodes a segmentation only where its segments are its
-label values (rules SK804, SK805, SK808–SK810), and the DICOM identity of ``DicomRead="Y"`` and
-RTStruct images (SK806, SK807).
+label values (rules SK804, SK805, SK808–SK810; SK804 also for NRRD/NIfTI data shorter than the
+header declares), and the DICOM identity of ``DicomRead="Y"`` and RTStruct images (SK806, SK807).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sessionkit.imaging import Segmentation
 from sessionkit.io import ImageHeader, read_header, read_image
 from sessionkit.io.dicom_identity import read_series_instance_uid
 from sessionkit.io.dicom_series import is_dicom
+from sessionkit.io.integrity import check_data_length
 from sessionkit.io.rtstruct import find_reference
 from sessionkit.session.files import ImageFacts
 from sessionkit.session.model import SessionImage
@@ -100,6 +101,7 @@ def _grid_facts(path: Path, image: SessionImage) -> ImageFacts:
     data_files = () if header.data_file is None else (Path(header.data_file),)
     if any(not file.resolve().is_file() for file in data_files):
         return ImageFacts(data_files=data_files)  # the files pass reports it; a device is never read
+    check_data_length(path)  # a cut NRRD/NIfTI: SK804 now rather than when a reader opens the page
     return replace(_header_facts(path, image, header), data_files=data_files)
 
 

@@ -70,7 +70,7 @@ EXAMPLES: dict[str, str] = {
     "SK724": 'merge source <Page Loop="Y"> without EnableSegmentEditor="Y"',
     "SK802": "<Path>data\\ct.nrrd</Path> while the file is Data/CT.nrrd",
     "SK803": "<Path>ct.nrrd</Path> where ct.nrrd is a link to /etc/…",
-    "SK804": '<Image Type="Volume"><Path>notes.txt</Path>',
+    "SK804": "<Image Type=\"Volume\"><Path>notes.txt</Path> (or a ct.nii.gz cut short by an interrupted copy)",
     "SK805": '<Image Type="LabelMap"> on a float image',
     "SK806": '<Image DicomRead="Y"><Path>ct.nrrd</Path>',
     "SK807": "RTStruct referencing a series that is not on the page",

@@ -106,3 +106,15 @@ def test_dicom_seg_roi_name_missing_from_the_file_is_sk810(tmp_path: Path, corpu
     (sk810,) = [p for p in problems if p.code == "SK810"]
     assert sk810.found == "Spleen" and "GREEN" in sk810.expected and "DARK_BLUE" in sk810.expected
     assert not [p for p in problems if p.is_error]
+
+
+def test_truncated_volume_is_sk804_in_validate(tmp_path: Path, corpus: Path) -> None:
+    # CTChest4.nrrd (gzip, written by Slicer) with its last tenth cut: the header still reads
+    _session(tmp_path, corpus, "Segmentation.seg.nrrd")
+    ct = tmp_path / "CTChest4.nrrd"
+    data = ct.read_bytes()
+    ct.write_bytes(data[: len(data) * 9 // 10])
+    problems = validate_session(tmp_path / "s.xml", probe=probe_image)
+    (sk804,) = [p for p in problems if p.code == "SK804"]
+    assert "'CTChest4.nrrd' cannot be read as Volume" in sk804.message
+    assert "truncated: the header declares 2228224 bytes of gzip voxel data" in sk804.message
