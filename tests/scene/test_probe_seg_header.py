@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
+import pytest
+
+from sessionkit.errors import ImageReadError
+from sessionkit.io import read_image
 from sessionkit.scene.probe import probe_image
 from sessionkit.session.model import Location, SessionImage
 
@@ -19,7 +24,12 @@ def test_names_come_from_the_header_even_when_voxels_are_broken(corpus: Path, tm
     whole = probe_image(source, _segmentation(source.name))
     data = source.read_bytes()
     broken = tmp_path / "broken.seg.nrrd"
-    broken.write_bytes(data[: data.index(b"\n\n") + 2 + 10])  # header intact, voxel data cut short
+    # header and gzip trailer intact, compressed voxels overwritten: only decoding would notice
+    # (a file cut short is SK804: tests/io/test_integrity.py)
+    start = data.index(b"\n\n") + 2 + 10
+    broken.write_bytes(data[:start] + b"\xff" * (len(data) - start - 8) + data[-8:])
+    with pytest.raises((ImageReadError, zlib.error)):  # zlib.error until the readers wrap it
+        read_image(broken)
     facts = probe_image(broken, _segmentation(broken.name))
     assert facts.segment_names == whole.segment_names
     assert whole.segment_names is not None and "left lung" in whole.segment_names
