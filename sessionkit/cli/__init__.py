@@ -400,9 +400,12 @@ def validate_command(
 
     from rich.console import Console
 
-    from sessionkit.scene.probe import probe_image
-    from sessionkit.session import check_session
+    from sessionkit.session import ImageProbe, check_session
     from sessionkit.session.report import format_github, format_json, format_junit, summary_line
+
+    probe: ImageProbe | None = None
+    if not no_files:  # the image readers (nibabel, pydicom, pynrrd…) are imported only to read images
+        from sessionkit.scene.probe import probe_image as probe
 
     if only_sessions:
         from sessionkit.session.parse import root_element_name
@@ -415,7 +418,7 @@ def validate_command(
             images_root=images_root,
             check_files_on_disk=not no_files,
             disabled=disabled,
-            probe=probe_image,
+            probe=probe,
             dialect=dialect,
         )
         for path in paths

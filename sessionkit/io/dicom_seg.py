@@ -28,7 +28,6 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.sr.codedict import codes
 
-from sessionkit import __version__
 from sessionkit.errors import GeometryError, ImageReadError, SegmentationError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import RGB, Segmentation, Volume
@@ -41,6 +40,7 @@ from sessionkit.io.dicom_series import (
     read_dataset,
     read_dicom_series_header,
 )
+from sessionkit.version import __version__
 
 SEG_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
 LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"

@@ -92,10 +92,31 @@ def check_data_file(header: NrrdHeader, path: str | Path, root: str | Path | Non
         raise ImageReadError(f"{path}: its data file {data.name!r} is missing or not a regular file")
 
 
+def _type_names(code: str, *names: str) -> dict[str, str]:
+    return dict.fromkeys(names, code)
+
+
+#: NRRD ``type`` field values (every spelling the NRRD format defines) -> NumPy type code.
+NRRD_TYPES: dict[str, str] = {
+    **_type_names("i1", "signed char", "int8", "int8_t"),
+    **_type_names("u1", "uchar", "unsigned char", "uint8", "uint8_t"),
+    **_type_names("i2", "short", "short int", "signed short", "signed short int", "int16", "int16_t"),
+    **_type_names("u2", "ushort", "unsigned short", "unsigned short int", "uint16", "uint16_t"),
+    **_type_names("i4", "int", "signed int", "int32", "int32_t"),
+    **_type_names("u4", "uint", "unsigned int", "uint32", "uint32_t"),
+    **_type_names(
+        "i8", "longlong", "long long", "long long int", "signed long long", "signed long long int", "int64", "int64_t"
+    ),
+    **_type_names("u8", "ulonglong", "unsigned long long", "unsigned long long int", "uint64", "uint64_t"),
+    "float": "f4",
+    "double": "f8",
+}
+
+
 def nrrd_dtype(header: NrrdHeader) -> np.dtype[np.generic]:
     """Voxel type named by the header's ``type`` field (native byte order), e.g. ``int16``."""
     try:
-        name: str = nrrd.reader._TYPEMAP_NRRD2NUMPY[header["type"]]
+        name = NRRD_TYPES[header["type"]]
     except KeyError:
         raise ImageReadError(f"NRRD type {header.get('type')!r} is not a numeric voxel type") from None
     return np.dtype(name)
