@@ -14,7 +14,9 @@ Every route the browser uses is a plain JSON route the tests call directly:
 ==========================================  ==================================================
 
 Errors are JSON ``{"code", "message", "hint"}``: runner refusals keep their ``SK9xx`` code
-(SK909 → 409, other refusals → 422); protocol errors use ``HTTP<status>``.
+(SK909 → 409, other refusals → 422); protocol errors use ``HTTP<status>``. Image and run-folder
+failures tell the reader what failed, never a file name or path; the detail (and the traceback of
+anything unexpected) goes to the server log ``sessionkit.server``.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ _CONFIRMATION_CODES = frozenset({"SK915"})
 
 #: Server log (uvicorn prints it): tracebacks and details that readers never see.
 LOG = logging.getLogger("sessionkit.server")
+#: What a reader is told when an image cannot be read: never the file's name or path (a name can
+#: unblind a case); the detail goes to :data:`LOG`.
+IMAGE_ERROR = "an image of this page could not be read or shown"
 
 Handler = Callable[[Request], Awaitable[Response]]
 T = TypeVar("T")
@@ -221,7 +226,8 @@ class ReaderApi:
         """``GET /api/runs/{run_id}/page``: current position, questions, answers and its Scene.
 
         When the page's label images cannot be read, ``scene`` is ``None`` and ``scene_error`` says
-        why (SK901): the reader still sees and answers the questions.
+        so (SK901, :data:`IMAGE_ERROR`; the file and the reason go to the server log): the reader
+        still sees and answers the questions.
         """
         run_id = self._run_id(request)
         current = await self._call_service(self.service.current, run_id)
@@ -230,7 +236,8 @@ class ReaderApi:
             scene = await run_in_threadpool(self._scene, run_id, int(current["page_index"]))
             extra["scene"] = scene_json(scene, run_id)
         except (ImageReadError, SegmentationError) as exc:
-            extra["scene_error"] = {"code": "SK901", "message": str(exc), "hint": "tell the study coordinator"}
+            LOG.warning("%s %s: %s", request.method, request.url.path, exc)
+            extra["scene_error"] = {"code": "SK901", "message": IMAGE_ERROR, "hint": "tell the study coordinator"}
         page = self._page(run_id, int(current["page_index"]))
         if page.enable_segment_editor:
             table = await run_in_threadpool(run_color_table, self.service, run_id)
@@ -328,9 +335,11 @@ class ReaderApi:
             except RunnerStateError as exc:
                 return error_response(_refusal_status(exc.code), exc.code, str(exc), exc.hint)
             except (ImageReadError, SegmentationError) as exc:
-                return error_response(500, "SK901", str(exc), "check the image file or the images root")
+                LOG.warning("%s %s: %s", request.method, request.url.path, exc)
+                return error_response(500, "SK901", IMAGE_ERROR, "tell the study coordinator")
             except ResponseLogError as exc:
-                return error_response(500, "HTTP500", str(exc), "the run folder could not be read or written")
+                LOG.error("%s %s: %s", request.method, request.url.path, exc)
+                return error_response(500, "HTTP500", "the run folder could not be read or written", "try again")
             except Exception:  # the catch-all: a traceback never reaches a reader
                 return internal_error(request)
 

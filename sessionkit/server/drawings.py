@@ -28,6 +28,7 @@ The handlers take the application's :class:`~sessionkit.server.app.ReaderApi` fr
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -46,6 +47,9 @@ from sessionkit.scene.loading import color_lookup
 from sessionkit.scene.resolve import shown_segmentation, volume_sources
 from sessionkit.server.bodies import read_body
 from sessionkit.session.model import LABEL_IMAGE_TYPES
+
+#: The server log (as ``sessionkit.server.app.LOG``).
+_LOG = logging.getLogger("sessionkit.server")
 
 
 def _background_grid(api: Any, run_id: str, image_id: str, *, drawing: bool) -> ImageGrid:
@@ -114,7 +118,10 @@ async def _get_drawing(request: Request) -> Response:
     try:
         labels = await run_in_threadpool(load_drawing, api.service, run_id, image_id, grid, starting=starting)
     except SegmentationError as exc:
-        raise RequestError(str(exc), 422, "tell the study coordinator: the starting contour cannot be drawn") from exc
+        _LOG.warning("%s %s: %s", request.method, request.url.path, exc)  # names the file: not for the reader
+        raise RequestError(
+            "the starting contour of this image cannot be drawn", 422, "tell the study coordinator"
+        ) from exc
     if labels is None:
         return Response(status_code=204)
     data = await run_in_threadpool(encode_nifti, labels, grid, label=True)

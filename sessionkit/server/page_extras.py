@@ -29,6 +29,7 @@ from ``request.app.state.api``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,8 @@ from sessionkit.session.model import BUTTON_ACTIONS, Question
 
 #: Picture suffixes served (D17): browser formats as they are, other Qt rasters converted to PNG.
 PICTURE_SUFFIXES = frozenset(BROWSER_PICTURES) | CONVERTED_PICTURES
+#: The server log (as ``sessionkit.server.app.LOG``).
+_LOG = logging.getLogger("sessionkit.server")
 #: Rows one interaction request may carry (a view change of four viewports is one sample each).
 _MAX_VIEWS = 4
 
@@ -99,7 +102,8 @@ async def picture(request: Request) -> Response:
     try:
         data, media_type = await run_in_threadpool(read_web_picture, path)
     except ImageReadError as exc:
-        raise RequestError(str(exc), 404, "check the picture file in the session folder") from exc
+        _LOG.warning("%s %s: %s", request.method, request.url.path, exc)  # names the file: not for the reader
+        raise RequestError("this picture could not be read", 404, "tell the study coordinator") from exc
     return Response(data, media_type=media_type, headers={"Cache-Control": "private"})
 
 

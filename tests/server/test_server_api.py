@@ -344,7 +344,9 @@ def test_labelmap_colours_come_from_the_roi_color_file(tmp_path: Path) -> None:
     assert sorted(np.unique(np.asarray(served.dataobj)).tolist()) == [0, 1, 2]
 
 
-def test_unreadable_label_image_keeps_the_questions_usable(tmp_path: Path) -> None:
+def test_unreadable_label_image_keeps_the_questions_usable(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The questions stay usable; the reader is told SK901 without the file's name (issue #11 item 7),
+    which goes to the server log instead."""
     grid = ImageGrid((4, 6, 6), np.eye(4))
     (tmp_path / "images").mkdir()
     write_nrrd(Volume(np.zeros((4, 6, 6), dtype=np.int16), grid), tmp_path / "images" / "ct.nrrd")
@@ -366,9 +368,13 @@ def test_unreadable_label_image_keeps_the_questions_usable(tmp_path: Path) -> No
     )
     client = TestClient(create_app(session, results_root=tmp_path / "runs"))
     run_id = _login(client)["run_id"]
-    page = _page(client, run_id)
+    with caplog.at_level("WARNING", logger="sessionkit.server"):
+        page = _page(client, run_id)
+        volume = client.get(f"/api/runs/{run_id}/volumes/i2-Seg-L0.nii.gz?page=1")
     assert page["scene"] is None
-    assert page["scene_error"]["code"] == "SK901" and "broken.seg.nrrd" in page["scene_error"]["message"]
+    assert page["scene_error"]["code"] == "SK901"
     assert page["question_set"]["questions"][0]["descriptor"] == "Seen?"
-    volume = client.get(f"/api/runs/{run_id}/volumes/i2-Seg-L0.nii.gz?page=1")
     assert volume.status_code == 500 and volume.json()["code"] == "SK901"
+    for told in (page["scene_error"], volume.json()):
+        assert "broken" not in str(told) and str(tmp_path) not in str(told) and "nrrd" not in str(told)
+    assert sum("broken.seg.nrrd" in record.getMessage() for record in caplog.records) == 2
