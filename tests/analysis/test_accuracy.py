@@ -14,8 +14,7 @@ from sessionkit.analysis.answers import collect_answers, select_rating
 from sessionkit.analysis.design import read_design
 from sessionkit.analysis.ratings import read_mrmc_ratings
 from sessionkit.analysis.roc import delong_auc, placement_values, roc_points, wilcoxon_auc, wilson_ci
-
-from .conftest import RATINGS, TRUTH, Study
+from tests.analysis._study import RATINGS, TRUTH, Study
 
 VANDYKE = Path(__file__).resolve().parent.parent / "data" / "mrmc" / "vandyke.imrmc"
 

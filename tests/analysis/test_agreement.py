@@ -20,8 +20,7 @@ from sessionkit.analysis.agreement import AgreementRating, agreement, agreement_
 from sessionkit.analysis.answers import collect_answers
 from sessionkit.analysis.icc import icc_forms
 from sessionkit.cli import main
-
-from .conftest import Study
+from tests.analysis._study import Study
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 LIDC = DATA / "lidc" / "lidc_ratings.csv"

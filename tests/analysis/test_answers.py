@@ -14,8 +14,7 @@ from sessionkit.analysis.mrmc import or_hillis
 from sessionkit.analysis.ratings import read_mrmc_ratings
 from sessionkit.analysis.roc import wilcoxon_auc
 from sessionkit.cli import main
-
-from .conftest import CASE_PAGES, RATINGS, TRUTH, Study, checkboxes
+from tests.analysis._study import CASE_PAGES, RATINGS, TRUTH, Study, checkboxes
 
 
 def export(*args: str) -> tuple[int, str, str]:
