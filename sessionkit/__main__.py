@@ -1,0 +1,5 @@
+"""``python -m sessionkit``: the command-line interface."""
+
+from sessionkit.cli import main
+
+main()
