@@ -11,6 +11,9 @@
  * before every transition (app.js awaits beforeTransition). "Contour saved hh:mm:ss" only after the
  * server acknowledged (it fsyncs the .nrrd and the annotations.csv row before answering).
  *
+ * Fill: the voxels whose centres lie inside the traced polygon (the RTSTRUCT rule), whatever the brush;
+ * Niivue's filled pen (which fills inside the brush-painted outline) only draws the one-voxel trace.
+ *
  * Display: the session's ContourVisibility (default Outline, D1) picks outline or fill; Niivue draws an
  * outline through drawRimOpacity (edge pixels of each label get that alpha) with a nearly transparent
  * interior (drawOpacity 0.001: at 0 Niivue skips the drawing, rims included). Each segment's opacity
@@ -54,7 +57,11 @@
     lastSaved: null, // ISO time of the last acknowledged save
     loaded: null, // page instance whose drawings are loaded (tests wait for it)
     lastEdited: null, // record of the last stroke, undo or redo
+    trace: null, // pointer path of the Fill stroke in progress: {nv, axis, points}
   };
+
+  /** Canvases whose pointer events are watched (once per canvas, across pages). */
+  const hooked = new WeakSet();
 
   const $ = (id) => document.getElementById(id);
   const app = () => window.sessionkit.state;
@@ -177,6 +184,7 @@
       nv.onDrawingChanged = (action) => {
         if (action === "draw") strokeDone(record, nv);
       };
+      watchPointer(nv);
     }
   }
 
@@ -199,6 +207,7 @@
 
   /** A stroke ended in `nv`: record what changed, share it with the image's other viewports. */
   function strokeDone(record, nv) {
+    if (ctx.tool === "fill") fillTraced(record, nv);
     const current = nv.drawBitmap;
     if (current !== record.bitmap) record.bitmap = current; // the filled pen replaces the array
     const change = difference(record.reference, current);
@@ -208,6 +217,95 @@
     record.redo = [];
     ctx.lastEdited = record;
     changed(record, nv);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Fill: the polygon the pointer traced, filled at voxel centres (the RTSTRUCT rule, io/rtstruct.py)
+
+  /**
+   * Records the pointer path of a Fill stroke in `nv` (continuous voxel coordinates of Niivue's RAS
+   * grid). Niivue's own filled pen fills the outline it painted with the brush, so a traced outline
+   * grew by the brush width; its result is replaced by `fillTraced` when the stroke ends.
+   */
+  function watchPointer(nv) {
+    if (hooked.has(nv.canvas)) return;
+    hooked.add(nv.canvas);
+    const add = (event) => {
+      const point = pointerVoxel(nv, event);
+      if (point && ctx.trace && ctx.trace.nv === nv && point.axis === ctx.trace.axis) ctx.trace.points.push(point.vox);
+    };
+    nv.canvas.addEventListener("pointerdown", (event) => {
+      ctx.trace = null;
+      if (event.button !== 0 || ctx.tool !== "fill" || !ctx.editable) return;
+      const point = pointerVoxel(nv, event);
+      if (point) ctx.trace = { nv: nv, axis: point.axis, points: [point.vox] };
+    }, true);
+    nv.canvas.addEventListener("pointermove", (event) => {
+      if (event.buttons & 1) add(event);
+    }, true);
+    nv.canvas.addEventListener("pointerup", add, true);
+  }
+
+  /** `{axis, vox}` under the pointer: the slice axis (0 axial, 1 coronal, 2 sagittal) and the voxel. */
+  function pointerVoxel(nv, event) {
+    const rect = nv.canvas.getBoundingClientRect();
+    const dpr = nv.uiData.dpr || window.devicePixelRatio || 1;
+    const x = (event.clientX - rect.left) * dpr;
+    const y = (event.clientY - rect.top) * dpr;
+    const tile = nv.tileIndex(x, y);
+    if (tile < 0 || !nv.screenSlices[tile] || nv.screenSlices[tile].axCorSag > 2) return null;
+    const frac = nv.canvasPos2frac([x, y]);
+    if (frac[0] < 0) return null;
+    const dims = nv.back.dimsRAS;
+    return {
+      axis: nv.screenSlices[tile].axCorSag,
+      vox: [frac[0] * dims[1] - 0.5, frac[1] * dims[2] - 0.5, frac[2] * dims[3] - 0.5],
+    };
+  }
+
+  /**
+   * The Fill stroke just ended in `nv`: the drawing becomes the one before the stroke with the
+   * voxels whose centres lie inside the traced polygon set to the segment (even-odd rule; a voxel
+   * is inside when a ray from its centre crosses the outline an odd number of times).
+   */
+  function fillTraced(record, nv) {
+    const trace = ctx.trace;
+    ctx.trace = null;
+    const filled = record.reference.slice();
+    if (trace && trace.nv === nv && trace.points.length > 2) {
+      fillPolygon(filled, nv.back.dimsRAS, trace.axis, trace.points, ctx.segment);
+    }
+    record.bitmap.set(filled);
+    nv.drawBitmap = record.bitmap;
+    nv.refreshDrawing(true);
+  }
+
+  /** Sets the voxels of one slice whose centres are inside `points` (closed polygon) to `value`. */
+  function fillPolygon(bitmap, dims, axis, points, value) {
+    const [a, b] = axis === 0 ? [0, 1] : axis === 1 ? [0, 2] : [1, 2];
+    const c = 3 - a - b;
+    const stride = [1, dims[1], dims[1] * dims[2]];
+    const slice = Math.round(points[0][c]);
+    if (slice < 0 || slice >= dims[c + 1]) return;
+    const rows = points.map((p) => p[b]);
+    const first = Math.max(0, Math.ceil(Math.min(...rows)));
+    const last = Math.min(dims[b + 1] - 1, Math.floor(Math.max(...rows)));
+    for (let row = first; row <= last; row++) {
+      const crossings = [];
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i];
+        const q = points[(i + 1) % points.length];
+        if ((p[b] > row) !== (q[b] > row)) crossings.push(p[a] + ((row - p[b]) * (q[a] - p[a])) / (q[b] - p[b]));
+      }
+      crossings.sort((x, y) => x - y);
+      for (let k = 0; k + 1 < crossings.length; k += 2) {
+        const from = Math.max(0, Math.ceil(crossings[k]));
+        const to = Math.min(dims[a + 1], Math.ceil(crossings[k + 1]));
+        for (let column = from; column < to; column++) {
+          bitmap[column * stride[a] + row * stride[b] + slice * stride[c]] = value;
+        }
+      }
+    }
   }
 
   /** Voxels where `after` differs from `before`: {index, before, after}, or null when none. */
@@ -393,7 +491,7 @@
         nv.setDrawColormap(lut);
         nv.drawRimOpacity = ctx.outline ? ctx.opacity : -1;
         nv.setDrawOpacity(ctx.shown ? (ctx.outline ? OUTLINE_INTERIOR_OPACITY : ctx.opacity) : 0);
-        nv.opts.penSize = penSize();
+        nv.opts.penSize = ctx.tool === "fill" ? 1 : penSize(); // Fill: a thin trace, filled on release
         nv.drawFillOverwrites = true;
         nv.setDrawingEnabled(ctx.editable && ctx.tool !== "navigate");
         if (ctx.tool === "erase") nv.setPenValue(0, false);

@@ -140,7 +140,7 @@ def _wait_drawing(page: Any, instance: str) -> None:
     )
 
 
-def _voxel_to_screen(page: Any, destination: str, voxel: tuple[int, int, int]) -> tuple[float, float]:
+def _voxel_to_screen(page: Any, destination: str, voxel: tuple[float, float, float]) -> tuple[float, float]:
     """Page (CSS px) position of voxel ``(slice, row, column)`` in one viewport, which is first moved
     to that voxel's slice. The voxel's LPS centre goes through Niivue's own mm2frac / frac2canvasPos."""
     lps = _affine() @ np.array([*voxel, 1.0])
@@ -294,10 +294,11 @@ def test_strokes_saved_on_the_background_grid(browser: Any, start_server: Any, t
     assert _drawn_count(page, 7) == painted7
     assert page.text_content("#contour-saved") == "Contour not saved yet"
 
-    # Fill (F) with label 12 (key "3"): a closed outline on axial slice 8 is filled on release.
+    # Fill (F) with label 12 (key "3"): a closed outline on axial slice 8 is filled on release: the
+    # voxel centres inside the traced rectangle, rows 5-15 and columns 5-20 (test_fill.py: the rule).
     page.keyboard.press("3")
     page.keyboard.press("f")
-    corners = [(8, 5, 5), (8, 5, 20), (8, 15, 20), (8, 15, 5), (8, 5, 5)]
+    corners = [(8, 4.5, 4.5), (8, 4.5, 20.5), (8, 15.5, 20.5), (8, 15.5, 4.5), (8, 4.5, 4.5)]
     points = [_voxel_to_screen(page, "Red", corner) for corner in corners]
     page.mouse.move(*points[0])
     page.mouse.down()
