@@ -25,6 +25,7 @@ def test_installed_wheel_validates_the_demo_session(tmp_path: Path) -> None:
     assert (packaged / "schemas" / "session.xsd").is_file()
     assert (packaged / "sample_sessions" / "demo.xml").is_file()
     assert (packaged / "viewer" / "vendor" / "niivue.umd.js").is_file()
+    assert (packaged / "analysis" / "templates" / "report.html").is_file()
 
     # PYTHONPATH comes before the editable install of the checkout, so the wheel's copy is used
     env = {**os.environ, "PYTHONPATH": str(site)}
