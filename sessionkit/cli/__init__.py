@@ -19,7 +19,10 @@ from sessionkit.cli.authoring import build_command, fmt_command
 @click.group()
 @click.version_option(__version__, prog_name="sessionkit")
 def main() -> None:
-    """Medical-imaging reading sessions: validate, inspect, serve."""
+    """Medical-imaging reader studies on Image Quizzer session files; every command is listed below.
+
+    ``sessionkit COMMAND --help`` shows a command's options.
+    """
 
 
 # commands kept in their own modules (this one stays under 800 lines)
@@ -289,7 +292,7 @@ def _validate_and_serve(
     """Validate (files included), refuse to start on errors (exit 1), then run the server."""
     from sessionkit.errors import ServerConfigError, SessionKitError
     from sessionkit.scene.probe import probe_image
-    from sessionkit.server import check_bind, serve
+    from sessionkit.server import check_bind, check_port, serve
     from sessionkit.session import validate_session
 
     problems = validate_session(session_file, images_root=images_root, probe=probe_image)
@@ -301,6 +304,7 @@ def _validate_and_serve(
         raise SystemExit(1)
     try:
         check_bind(host, access_token)
+        check_port(host, port)
     except ServerConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from exc
@@ -372,7 +376,7 @@ def demo_command(port: int, no_browser: bool, out: Path) -> None:
     type=click.Choice(["text", "json", "junit", "github", "sarif"]),
     default="text",
     show_default=True,
-    help="Report format (validation-rules §4; sarif: SARIF 2.1.0 for code scanning).",
+    help="Report format (sarif: SARIF 2.1.0 for code scanning).",
 )
 @click.option("--only-sessions", is_flag=True, help="Skip files whose root element is not <Session> (hooks on *.xml).")
 @click.option("--quiet", is_flag=True, help="Report errors only; no summary line when everything is valid.")
@@ -461,7 +465,7 @@ def validate_command(
     type=click.Choice(["iq-xml", "csv", "json", "seg.nrrd", "dicom-seg", "nifti", "answers", "imrmc"]),
     required=True,
     help="iq-xml: Image Quizzer results XML per run; csv: all response rows; json: state, logs and events. "
-    "With --contours: seg.nrrd, dicom-seg or nifti. answers: final answers of every run (analysis.md §4); "
+    "With --contours: seg.nrrd, dicom-seg or nifti. answers: final answers of every run; "
     "imrmc: the --rating question's ratings for iMRMC/RJafroc (needs --design).",
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Output file (folder for iq-xml).")
@@ -492,7 +496,7 @@ def export_command(
     rating: str | None,
     include_incomplete: bool,
 ) -> None:
-    """Export RUN_DIRS (<results root>/<reader>/<session_stem>, or results roots) (clarifications C10)."""
+    """Export RUN_DIRS (<results root>/<reader>/<session_stem>, or results roots)."""
     import json
 
     if output_format in ("answers", "imrmc"):

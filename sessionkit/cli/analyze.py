@@ -14,7 +14,7 @@ import click
 
 @click.group("analyze")
 def analyze_group() -> None:
-    """Statistics of a finished study: MRMC, agreement (analysis.md)."""
+    """Statistics of a finished study: MRMC, agreement (docs/analysis.md)."""
 
 
 def _analysis_failed(exc: Exception) -> None:

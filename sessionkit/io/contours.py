@@ -284,7 +284,8 @@ def starting_labelmap(
         values = as_label_array(image.array, image.source or "starting contour")
         if values.ndim != 3 or (values.size and (int(values.min()) < 0 or int(values.max()) > MAX_DRAWN_LABEL)):
             raise SegmentationError(
-                f"{image.source}: a starting contour must be one 3-D label map with values 0-255 (C9)"
+                f"{image.source}: a starting contour must be one 3-D label map with values 0-255 "
+                "(the browser draws 8-bit labels)"
             )
         return resample_labels(values.astype(np.uint8), image.grid, grid)
     values_of = _segment_values(image, color_table or {})

@@ -36,6 +36,7 @@ from sessionkit.io._common import SparseMask, pack_segments, require_file
 from sessionkit.io.dicom_series import (
     find_series,
     functional_item,
+    is_dicom,
     ordered_series_files,
     read_dataset,
     read_dicom_series_header,
@@ -249,10 +250,15 @@ def write_dicom_seg(
     GeometryError
         If the segmentation's grid differs from the series' grid (each difference is named).
     ImageReadError
-        If the reference is not a readable single-frame series.
+        If the reference is not DICOM (e.g. a NRRD) or not a readable single-frame series.
     SegmentationError
         If the segmentation has no segment.
     """
+    if Path(reference).is_file() and not is_dicom(Path(reference)):
+        raise ImageReadError(
+            f"{reference}: not a DICOM file; a DICOM SEG references the DICOM image series it was drawn on: give "
+            "one file or the folder of that series as --reference (for a NRRD/NIfTI background, write .seg.nrrd)"
+        )
     grid, files = ordered_series_files(reference)
     differences = grid.differences(segmentation.grid)
     if differences:

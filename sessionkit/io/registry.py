@@ -330,7 +330,10 @@ def write_image(
     name = Path(path).name.lower()
     segmentation = image if isinstance(image, Segmentation) else None
     if name.endswith((".seg.nrrd", ".dcm")) and segmentation is None:
-        raise SegmentationError(f"{path}: a volume cannot be written as a segmentation; use .nrrd or .nii.gz")
+        raise SegmentationError(
+            f"{path}: {image.source or 'the image'} was read as a volume, which cannot be written as a segmentation; "
+            "read a label map with --type LabelMap (a mask series: --type Segmentation), or write .nrrd or .nii.gz"
+        )
     if name.endswith(".seg.nrrd") and segmentation is not None:
         write_seg_nrrd(segmentation, path)
     elif name.endswith(".dcm") and segmentation is not None:

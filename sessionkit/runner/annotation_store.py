@@ -89,7 +89,7 @@ def store_annotation(
         raise RunnerStateError(
             f"Cannot store a {kind!r} annotation {'without' if content is None else 'with'} content",
             code="HTTP422",
-            hint="see reading-flow §14.3",
+            hint="every kind except line_deleted carries the file content; line_deleted carries none",
         )
     with service.exclusive(run_id):
         target = service.annotation_path(run_id, image_id, kind=file_kind, number=number)

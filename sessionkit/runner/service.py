@@ -563,7 +563,11 @@ class ReadingService:
         with run.lock:
             state = run.state
             if kind not in ANNOTATION_KINDS:
-                raise RunnerStateError(f"Unknown annotation kind {kind!r}", code="HTTP422", hint="see §14.3")
+                raise RunnerStateError(
+                    f"Unknown annotation kind {kind!r}",
+                    code="HTTP422",
+                    hint=f"use one of: {', '.join(sorted(ANNOTATION_KINDS))}",
+                )
             if kind in READER_EDITS and not editable(state):
                 raise RunnerStateError("This page is read-only", code="HTTP422", hint="annotations cannot change here")
             image = self._image(state, image_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
 from pathlib import Path
 
 import uvicorn
@@ -47,6 +49,36 @@ def check_bind(host: str, access_token: str | None) -> None:
         )
     if len(access_token) < MIN_TOKEN_LENGTH:
         raise ServerConfigError(f"the access token must have at least {MIN_TOKEN_LENGTH} characters")
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuse a port that another program already listens on, before anything says "serving".
+
+    Binds and closes a socket as uvicorn will (``SO_REUSEADDR``, so a port left in TIME_WAIT by
+    a previous run counts as free).
+
+    Raises
+    ------
+    ServerConfigError
+        When ``host:port`` is in use (with the ``--port`` fix), or cannot be bound at all.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ServerConfigError(f"cannot bind {host!r}: {exc}; give an address or host name of this machine") from exc
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ServerConfigError(
+                    f"port {port} on {host} is already in use (another sessionkit serve, or another program); "
+                    f"stop it, or pick a free port with --port, e.g. --port {port + 1 if port < 65535 else 8000}"
+                ) from exc
+            raise ServerConfigError(f"cannot bind {host}:{port}: {exc.strerror or exc}") from exc
 
 
 def serve(

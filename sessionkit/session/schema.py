@@ -302,7 +302,7 @@ class _Mapper:
                 path,
                 attribute,
                 f"{where} has value '{value}', expected one of {', '.join(allowed)}{extra}",
-                "use one of the listed values exactly (case-sensitive, no spaces) (D26)",
+                "use one of the listed values exactly (case-sensitive, no spaces)",
                 found=value,
                 expected=allowed,
             )
@@ -366,7 +366,7 @@ class _Mapper:
                 path,
                 None,
                 f"<{name}> lacks a mandatory <{missing}> child",
-                "add it, e.g. <QuestionSet/> after the last Image (D14)"
+                "add it, e.g. <QuestionSet/> after the last Image"
                 if missing == "QuestionSet"
                 else f"add <{missing}>",
                 expected=expected,

@@ -87,7 +87,7 @@ def test_convert_rtstruct_to_seg_nrrd_and_nifti(corpus: Path, tmp_path: Path) ->
 def test_write_image_refusals(corpus: Path, tmp_path: Path) -> None:
     grid = ImageGrid.from_parts((1, 2, 2))
     volume = Volume(np.zeros((1, 2, 2), dtype=np.int16), grid)
-    with pytest.raises(SegmentationError, match="a volume cannot be written as a segmentation"):
+    with pytest.raises(SegmentationError, match="cannot be written as a segmentation"):
         write_image(volume, tmp_path / "v.seg.nrrd")
     overlapping = _segmentation(corpus / "D-segnrrd-slicerio/SegmentationOverlapping.seg.nrrd")
     with pytest.raises(SegmentationError, match="2 overlapping layers; NIfTI holds one"):
@@ -113,3 +113,20 @@ def test_phantom_written_as_dicom_series_reads_back_in_place(phantom: Any, phant
     index = np.rint(read.grid.lps_to_index(points)).astype(int)
     np.testing.assert_array_equal(read.array[index[:, 0], index[:, 1], index[:, 2]], volume[s, r, c])
     assert read.frame_of_reference_uid == pydicom.dcmread(phantom_dicom / "0.dcm").FrameOfReferenceUID
+
+
+def test_convert_names_the_fix_for_a_nifti_label_map_and_a_nrrd_reference(corpus: Path, tmp_path: Path) -> None:
+    labels = str(corpus / "E1-nifti-totalsegmentator/example_seg.nii.gz")  # TotalSegmentator's label map
+    refused = CliRunner().invoke(main, ["convert", labels, str(tmp_path / "seg.seg.nrrd")])
+    assert refused.exit_code == 2
+    assert "read as a volume" in refused.output and "--type LabelMap" in refused.output
+    written = CliRunner().invoke(main, ["convert", labels, str(tmp_path / "seg.seg.nrrd"), "--type", "LabelMap"])
+    assert written.exit_code == 0, written.output  # the fix the message names works
+    # a NRRD background as --reference of a DICOM SEG: the SEG needs the DICOM series
+    seg = str(corpus / "D-segnrrd-slicerio/Segmentation.seg.nrrd")
+    ct = str(corpus / "D-segnrrd-slicerio/CTChest4.nrrd")
+    result = CliRunner().invoke(main, ["convert", seg, str(tmp_path / "seg.dcm"), "--reference", ct])
+    assert result.exit_code == 2
+    assert "CTChest4.nrrd: not a DICOM file" in result.output and "DICOM image series" in result.output
+    assert "SeriesInstanceUID" not in result.output
+    assert not (tmp_path / "seg.dcm").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,25 @@ def test_serve_refuses_a_public_bind_without_a_token(tmp_path: Path) -> None:
     assert short.exit_code == 2 and "at least 8" in short.output
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_says_the_port_is_in_use_before_serving(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["serve", str(SESSION), "--images-root", str(IMAGES_ROOT), "--out", str(tmp_path / "runs")]
+        result = CliRunner().invoke(main, [*args, "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in result.output
+    assert "--port" in result.output.split("already in use")[1]
+    assert "serving" not in result.output
+
+
 def test_serve_passes_the_idle_timeout_to_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``--idle-timeout MINUTES`` (default 10) reaches the app, which tells the browser (reading-flow §4)."""
     import sessionkit.server
@@ -44,6 +64,7 @@ def test_serve_passes_the_idle_timeout_to_the_server(tmp_path: Path, monkeypatch
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(sessionkit.server, "serve", lambda *args, **kwargs: calls.append(kwargs))
     args = ["serve", str(SESSION), "--images-root", str(IMAGES_ROOT), "--out", str(tmp_path / "runs")]
+    args += ["--port", str(_free_port())]  # serve checks the port is free before it says "serving"
     assert CliRunner().invoke(main, args).exit_code == 0
     assert CliRunner().invoke(main, [*args, "--idle-timeout", "2.5"]).exit_code == 0
     assert [call["idle_timeout_minutes"] for call in calls] == [10.0, 2.5]
