@@ -8,6 +8,7 @@ browser uses (sign in, answer, Next, Finish), then stops the server with Ctrl+C 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shlex
@@ -145,6 +146,7 @@ def test_tutorial_runs(tmp_path: Path) -> None:
         "sessionkit serve",
         "sessionkit export",
         "sessionkit export",
+        "sessionkit analyze",
         "sessionkit fmt",
     ]
     with (tmp_path / "answers.csv").open(encoding="utf-8") as handle:
@@ -156,3 +158,7 @@ def test_tutorial_runs(tmp_path: Path) -> None:
         for case, modality, truth in (("chest", "CT", "1"), ("brain", "MR", "0"))
     }
     assert (tmp_path / "responses.csv").stat().st_size > 0
+    assert (tmp_path / "report" / "report.html").is_file()
+    results = json.loads((tmp_path / "report" / "results.json").read_text(encoding="utf-8"))
+    assert results["study"]["cases"] == 2 and results["rating"] == "Lesion present?"
+    assert results["accuracy"]  # truth and rating given: accuracy and ROC per reader
