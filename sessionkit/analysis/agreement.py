@@ -116,41 +116,45 @@ def scale_of(values: Iterable[str], question_type: str = "") -> Scale:
     return "ordinal" if all(float(v).is_integer() for v in values) else "interval"
 
 
-def _percent_agreement(matrix: list[list[str | None]]) -> float | None:
-    """Mean over cases (≥ 2 ratings) of the fraction of agreeing reader pairs."""
-    fractions = []
-    for row in matrix:
-        given = [v for v in row if v is not None]
-        pairs = list(combinations(given, 2))
-        if pairs:
-            fractions.append(sum(a == b for a, b in pairs) / len(pairs))
-    return float(np.mean(fractions)) if fractions else None
+FloatMatrix = npt.NDArray[np.float64]
 
 
-def _numeric_matrix(matrix: list[list[str | None]]) -> npt.NDArray[np.float64]:
-    return np.array([[np.nan if v is None else float(v) for v in row] for row in matrix], dtype=np.float64)
+def _percent_agreement(codes: FloatMatrix, n_categories: int) -> float | None:
+    """Mean over cases (≥ 2 ratings) of the fraction of agreeing rater pairs; ``codes`` NaN = missing."""
+    present = ~np.isnan(codes)
+    counts = np.stack([(codes == c).sum(axis=1) for c in range(n_categories)], axis=1)
+    rated = present.sum(axis=1)
+    usable = rated >= 2
+    if not usable.any():
+        return None
+    agreeing = (counts * (counts - 1) / 2).sum(axis=1)[usable]
+    pairs = (rated * (rated - 1) / 2)[usable]
+    return float(np.mean(agreeing / pairs))
 
 
-def _kappas(result: AgreementResult, matrix: list[list[str | None]], categories: list[str]) -> None:
-    """Cohen's / weighted κ (two readers) or Fleiss' κ (three or more) on the cases every reader rated."""
-    complete = [row for row in matrix if all(v is not None for v in row)]
-    if not complete or len(categories) < 2:
+def _kappas(result: AgreementResult, codes: FloatMatrix, levels: FloatMatrix | None) -> None:
+    """Cohen's / weighted κ (two raters) or Fleiss' κ (three or more) on the cases every rater rated.
+
+    ``codes`` holds category indices (NaN = missing); ``levels`` the category values (ordinal) for the
+    weights of weighted κ.
+    """
+    complete = codes[~np.isnan(codes).any(axis=1)].astype(np.int64)
+    n_categories = int(np.nanmax(codes)) + 1 if not np.isnan(codes).all() else 0
+    if complete.shape[0] == 0 or n_categories < 2:
         return
-    codes = np.array([[categories.index(str(v)) for v in row] for row in complete])
-    if codes.shape[1] == 2:
-        table = np.zeros((len(categories), len(categories)))
-        np.add.at(table, (codes[:, 0], codes[:, 1]), 1)
+    if complete.shape[1] == 2:
+        table = np.zeros((n_categories, n_categories))
+        np.add.at(table, (complete[:, 0], complete[:, 1]), 1)
         result.cohen_kappa = float(cohens_kappa(table, return_results=False))
-        if result.scale == "ordinal":
-            levels = np.array([float(c) for c in categories])
+        if levels is not None:
             result.weighted_kappa_linear = float(cohens_kappa(table, weights=levels, wt="linear", return_results=False))
             result.weighted_kappa_quadratic = float(
                 cohens_kappa(table, weights=levels, wt="quadratic", return_results=False)
             )
     else:
-        counts, _ = aggregate_raters(codes, n_cat=len(categories))
+        counts, _ = aggregate_raters(complete, n_cat=n_categories)
         result.fleiss_kappa = float(fleiss_kappa(counts, method="fleiss"))
-        result.fleiss_cases = len(complete)
+        result.fleiss_cases = int(complete.shape[0])
 
 
 def _bland_altman(
@@ -201,50 +205,50 @@ def agreement(
     AnalysisInputError
         Ordinal or interval scale with a non-numeric value; one case rated twice by one rater.
     """
-    raters = list(dict.fromkeys(getattr(r, rater_of) for r in ratings))
-    cases = list(dict.fromkeys(r.case for r in ratings))
-    cell: dict[tuple[str, str], str] = {}
+    raters = {rater: i for i, rater in enumerate(dict.fromkeys(getattr(r, rater_of) for r in ratings))}
+    cases = {case: i for i, case in enumerate(dict.fromkeys(r.case for r in ratings))}
+    cells = np.full((len(cases), len(raters)), None, dtype=object)
     for r in ratings:
-        key = (r.case, getattr(r, rater_of))
-        if key in cell:
+        row, column = cases[r.case], raters[getattr(r, rater_of)]
+        if cells[row, column] is not None:
             raise AnalysisInputError(
-                f"question {question!r}: case {r.case!r} rated twice by {rater_of} {key[1]!r}; keep one rating"
+                f"question {question!r}: case {r.case!r} rated twice by {rater_of} {getattr(r, rater_of)!r}; "
+                "keep one rating"
             )
-        cell[key] = r.value
-    values = list(cell.values())
-    chosen = scale or scale_of(values, ratings[0].question_type if ratings else "")
+        cells[row, column] = r.value
+    values = [r.value for r in ratings]
+    chosen = scale or scale_of(set(values), ratings[0].question_type if ratings else "")
     if chosen != "nominal":
-        bad = sorted({v for v in values if not _is_number(v)})
+        bad = sorted(v for v in set(values) if not _is_number(v))
         if bad:
             raise AnalysisInputError(
                 f"question {question!r}: {chosen} scale needs numbers; found {', '.join(map(repr, bad[:5]))}; "
                 "use --scale nominal for labels"
             )
-    matrix = [[cell.get((c, k)) for k in raters] for c in cases]
     result = AgreementResult(question, chosen, len(raters), len(cases))
-    result.percent_agreement = _percent_agreement(matrix)
-    if len(raters) < 2:
-        return result
+    missing = np.vectorize(lambda v: v is None, otypes=[bool])(cells)
     if chosen == "nominal":
         categories = sorted(set(values))
+        index = {category: float(i) for i, category in enumerate(categories)}
+        codes = np.vectorize(lambda v: np.nan if v is None else index[v], otypes=[np.float64])(cells)
+        numeric, levels = codes, None
     else:
-        categories = [f"{v:g}" for v in sorted({float(v) for v in values})]
-        matrix = [[None if v is None else f"{float(v):g}" for v in row] for row in matrix]
-    numeric = (
-        np.array([[np.nan if v is None else categories.index(v) for v in row] for row in matrix], dtype=np.float64)
-        if chosen == "nominal"
-        else _numeric_matrix(matrix)
-    )
-    pairable = int((np.sum(~np.isnan(numeric), axis=1) >= 2).sum())
+        numeric = np.where(missing, np.nan, np.where(missing, "nan", cells).astype(np.float64))
+        levels = np.unique(numeric[~missing])
+        codes = np.where(missing, np.nan, np.searchsorted(levels, np.nan_to_num(numeric)).astype(np.float64))
+    result.percent_agreement = _percent_agreement(codes, int(np.nanmax(codes)) + 1 if not missing.all() else 0)
+    if len(raters) < 2:
+        return result
+    pairable = int((np.sum(~missing, axis=1) >= 2).sum())
     if pairable >= 1 and len(set(values)) >= 2:
         result.krippendorff_alpha = float(krippendorff.alpha(reliability_data=numeric.T, level_of_measurement=chosen))
     if chosen in ("nominal", "ordinal"):
-        _kappas(result, matrix, categories)
+        _kappas(result, codes, levels if chosen == "ordinal" else None)
     else:
-        complete = numeric[~np.isnan(numeric).any(axis=1)]
+        complete = numeric[~missing.any(axis=1)]
         if complete.shape[0] >= 2:
             result.icc = icc_forms(complete)
-        result.bland_altman = _bland_altman(numeric, raters)
+        result.bland_altman = _bland_altman(numeric, list(raters))
     return result
 
 
