@@ -255,6 +255,14 @@ def _convert_series_folder(source: Path, output: Path, series_format: str, image
     metavar="MINUTES",
     help="Minutes without reader input before the browser autosaves the draft answers (0: never).",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Host name readers reach the server by (repeatable), e.g. a reverse proxy's; 127.0.0.1, localhost, "
+    "::1 and --host are always allowed, any other Host header is refused.",
+)
 def serve_command(
     session_file: Path,
     images_root: Path | None,
@@ -263,10 +271,19 @@ def serve_command(
     port: int,
     access_token: str | None,
     idle_timeout: float,
+    allowed_hosts: tuple[str, ...],
 ) -> None:
     """Validate SESSION_FILE, then serve it to readers in the browser until Ctrl+C."""
     _validate_and_serve(
-        session_file, images_root, results_root, host, port, access_token, open_browser=False, idle_timeout=idle_timeout
+        session_file,
+        images_root,
+        results_root,
+        host,
+        port,
+        access_token,
+        open_browser=False,
+        idle_timeout=idle_timeout,
+        allowed_hosts=allowed_hosts,
     )
 
 
@@ -288,6 +305,7 @@ def _validate_and_serve(
     *,
     open_browser: bool,
     idle_timeout: float = 10.0,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> None:
     """Validate (files included), refuse to start on errors (exit 1), then run the server."""
     from sessionkit.errors import ServerConfigError, SessionKitError
@@ -312,6 +330,8 @@ def _validate_and_serve(
     url = f"http://{shown_host}:{port}/"
     click.echo(f"sessionkit: serving {session_file} at {url}")
     click.echo(f"sessionkit: responses are written under {results_root.resolve()}")
+    if host in ("0.0.0.0", "::") and not allowed_hosts:
+        click.echo("sessionkit: only 127.0.0.1/localhost are served: add --allowed-host NAME for the name readers use")
     click.echo("sessionkit: press Ctrl+C to stop")
     if open_browser and _has_display():
         import threading
@@ -327,6 +347,7 @@ def _validate_and_serve(
             port=port,
             access_token=access_token,
             idle_timeout_minutes=idle_timeout,
+            allowed_hosts=allowed_hosts,
         )
     except SessionKitError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -25,7 +25,7 @@ import hmac
 import logging
 import re
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -47,6 +48,7 @@ from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
 from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
 from sessionkit.server.bodies import choice, json_object, viewer_state
 from sessionkit.server.drawings import DRAWING_ROUTES
+from sessionkit.server.hosts import HostOriginGuard, default_allowed_hosts
 from sessionkit.server.page_extras import PAGE_EXTRA_ROUTES
 from sessionkit.session import ColorTable, load_session
 from sessionkit.session.model import Page, Session
@@ -438,6 +440,7 @@ def create_app(
     results_root: Path,
     access_token: str | None = None,
     idle_timeout_minutes: float = DEFAULT_IDLE_TIMEOUT_MINUTES,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> Starlette:
     """Build the reader application for one session.
 
@@ -460,6 +463,10 @@ def create_app(
     Starlette
         The ASGI application; ``app.state.api`` is the :class:`ReaderApi`.
 
+    allowed_hosts : sequence of str, optional
+        ``Host`` names served (:class:`~sessionkit.server.hosts.HostOriginGuard`); default
+        ``127.0.0.1``, ``localhost`` and ``::1`` (``serve`` adds the bound host and ``--allowed-host``).
+
     Raises
     ------
     SessionError
@@ -473,6 +480,7 @@ def create_app(
     app = Starlette(
         routes=[*DRAWING_ROUTES, *PAGE_EXTRA_ROUTES, *api.routes()],
         exception_handlers={HTTPException: _http_error, Exception: internal_error},
+        middleware=[Middleware(HostOriginGuard, allowed_hosts=allowed_hosts or default_allowed_hosts())],
     )
     app.state.api = api
     return app

@@ -1,10 +1,11 @@
-"""Request bodies: read with a cap and checked before anything uses them (issue #11 items 4 and 8).
+"""Request bodies: read with a cap and checked before anything uses them (issue #11 items 4, 5 and 8).
 
 Every route that takes a body reads it here: :func:`read_body` streams it and stops at a byte limit
 (a declared ``Content-Length`` above it is refused before a byte is read, a chunked body as soon as it
-passes it), so no request holds more than the limit in memory. :func:`json_object` parses a JSON
-object from at most :data:`MAX_JSON_BYTES` and refuses what Python's parser would let through but
-the routes cannot use: ``NaN``/``Infinity`` (and ``1e999``), integers of more than
+passes it), so no request holds more than the limit in memory. :func:`json_object` takes
+``Content-Type: application/json`` only, parses a JSON object from at most :data:`MAX_JSON_BYTES`
+and refuses what Python's parser would let through but the routes cannot use: ``NaN``,
+``Infinity`` (and ``1e999``), integers of more than
 :data:`MAX_INTEGER_DIGITS` digits, nesting deeper than the parser's recursion limit. Each route then
 checks the fields it reads (:func:`choice`, :func:`viewer_state`, ...).
 """
@@ -61,9 +62,16 @@ async def json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dict[str
     Raises
     ------
     RequestError
+        415 when ``Content-Type`` is not ``application/json`` (a cross-site form can only send
+        ``text/plain``, form or multipart bodies without a CORS preflight; issue #11 item 5);
         413 when the body exceeds ``limit`` bytes; 400 when it is not JSON, not a JSON object, or
         holds a non-finite number, a too long integer or too deep nesting.
     """
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise RequestError(
+            f"request body of type {media_type[:60] or 'none'!r} refused", 415, "send Content-Type: application/json"
+        )
     data = await read_body(request, limit)
     try:
         body = json.loads(data, parse_int=_integer, parse_float=_finite, parse_constant=_no_constant)

@@ -22,6 +22,11 @@ from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Volume
 from sessionkit.io import write_nrrd
 from sessionkit.server.app import create_app
+from sessionkit.server.run import server_config
+
+#: Base URL of every test client: a ``Host`` the server allows by default (TestClient's own
+#: ``testserver`` is refused, as any name not allowed is: issue #11 item 5).
+LOCAL = "http://127.0.0.1"
 
 #: One page, one volume, one Radio question; ``{path}`` is the image, ``{extra}`` page attributes.
 SESSION_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -44,6 +49,7 @@ SESSION_XML = """<?xml version="1.0" encoding="UTF-8"?>
     <Image ID="CT" Type="Volume">
       <Path>{path}</Path>
       <DefaultDestination>Red</DefaultDestination>
+      <DefaultOrientation>Axial</DefaultOrientation>
       <Layer>Background</Layer>
     </Image>
     <QuestionSet ID="qs2" Descriptor="Check">
@@ -76,7 +82,7 @@ class Study:
     def client(self, **options: Any) -> TestClient:
         """A TestClient on a fresh app over the study (``options`` go to ``create_app``)."""
         app = create_app(self.session, images_root=self.images, results_root=self.runs, **options)
-        return TestClient(app, raise_server_exceptions=False)
+        return TestClient(base_url=LOCAL, app=app, raise_server_exceptions=False)
 
 
 def write_volume(path: Path) -> None:
@@ -118,14 +124,16 @@ def assert_json_error(response: Any, status: int, code: str | None = None) -> di
 
 
 @contextmanager
-def live_server(app: Any, **config: Any) -> Iterator[tuple[str, int]]:
-    """Run ``app`` under a real uvicorn on a free loopback port (``config``: more ``uvicorn.Config`` options)."""
+def live_server(app: Any, **options: Any) -> Iterator[tuple[str, int]]:
+    """Run ``app`` under a real uvicorn as ``serve`` configures it, on a free loopback port.
+
+    ``options`` go to :func:`sessionkit.server.run.server_config` (``header_timeout``, ``max_connections``).
+    """
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     port = int(listener.getsockname()[1])
-    options = {"log_level": "warning", "lifespan": "off", **config}
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
+    server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port, **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     while not server.started:

@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from sessionkit.imaging import Segmentation
 from sessionkit.io import read_image, read_nifti_bytes
 from sessionkit.server.app import create_app
+from tests.server._hostile import LOCAL
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_sessions"
 SEG = SAMPLES / "images" / "Segmentation.seg.nrrd"
@@ -96,7 +97,7 @@ def test_segmentation_pages_send_only_the_shown_segments(tmp_path: Path) -> None
     session = tmp_path / "blind.xml"
     body = "".join(_page(n, rois) for n, (rois, _) in enumerate(SEG_PAGES, start=1))
     session.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<Session>{body}\n</Session>\n', encoding="utf-8")
-    client = TestClient(create_app(session, images_root=SAMPLES, results_root=tmp_path / "runs"))
+    client = TestClient(base_url=LOCAL, app=create_app(session, images_root=SAMPLES, results_root=tmp_path / "runs"))
     source = read_image(SEG)
     assert isinstance(source, Segmentation)
     value_of = {s.name: s.label_value for s in source.segments}
@@ -134,7 +135,7 @@ def test_rtstruct_roi_none_hides_the_gtv(tmp_path: Path, corpus: Path) -> None:
     )
     session = tmp_path / "rt.xml"
     session.write_text(f'<?xml version="1.0" encoding="UTF-8"?>\n<Session>{pages}</Session>\n', encoding="utf-8")
-    client = TestClient(create_app(session, images_root=corpus, results_root=tmp_path / "runs"))
+    client = TestClient(base_url=LOCAL, app=create_app(session, images_root=corpus, results_root=tmp_path / "runs"))
     _, (hidden, shown) = _walk(client)
     assert "GTV" not in json.dumps(hidden) and _segments(hidden) == []
     assert list(_label_values(client, hidden).values()) == [set()]
@@ -164,7 +165,7 @@ def test_labelmap_select_keeps_only_the_listed_colour_table_names(tmp_path: Path
 """,
         encoding="utf-8",
     )
-    client = TestClient(create_app(session, images_root=tmp_path, results_root=tmp_path / "runs"))
+    client = TestClient(base_url=LOCAL, app=create_app(session, images_root=tmp_path, results_root=tmp_path / "runs"))
     _, (page,) = _walk(client)
     text = json.dumps(page)
     assert [s["name"] for s in _segments(page)] == ["spleen"]
@@ -193,7 +194,7 @@ def test_starting_contour_paints_only_the_shown_segments(tmp_path: Path, rois: s
     session.write_text(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<Session>{_page(1, rois, start=True)}\n</Session>\n', encoding="utf-8"
     )
-    client = TestClient(create_app(session, images_root=SAMPLES, results_root=tmp_path / "runs"))
+    client = TestClient(base_url=LOCAL, app=create_app(session, images_root=SAMPLES, results_root=tmp_path / "runs"))
     run_id, _ = _walk(client)
     response = client.get(f"/api/runs/{run_id}/drawings/CT.nii.gz")
     assert response.status_code == 200, response.text

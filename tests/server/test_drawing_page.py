@@ -10,13 +10,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from sessionkit.server.app import create_app
+from tests.server._hostile import LOCAL
 
 HERE = Path(__file__).resolve().parent
 IMAGES_ROOT = HERE.parent.parent / "sample_sessions"
 
 
 def _client(tmp_path: Path, session: str) -> tuple[TestClient, str]:
-    client = TestClient(create_app(HERE / session, images_root=IMAGES_ROOT, results_root=tmp_path / "runs"))
+    app = create_app(HERE / session, images_root=IMAGES_ROOT, results_root=tmp_path / "runs")
+    client = TestClient(base_url=LOCAL, app=app)
     run_id = client.post("/api/login", json={"reader_id": "reader01"}).json()["run_id"]
     return client, str(run_id)
 

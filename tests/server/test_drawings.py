@@ -21,6 +21,7 @@ from sessionkit.io import read_image, read_nifti_bytes, read_nrrd
 from sessionkit.server.app import create_app
 from sessionkit.server.drawings import DRAWING_ROUTES
 from tests.server._drawing_api import login, next_to_review, niivue_upload
+from tests.server._hostile import LOCAL
 
 HERE = Path(__file__).resolve().parent
 SESSION = HERE / "drawing_session.xml"
@@ -33,7 +34,7 @@ def client(tmp_path: Path) -> TestClient:
     app = create_app(SESSION, images_root=IMAGES_ROOT, results_root=tmp_path / "runs")
     if not any(route in app.routes for route in DRAWING_ROUTES):
         pytest.skip("DRAWING_ROUTES are not registered in create_app yet")
-    return TestClient(app)
+    return TestClient(base_url=LOCAL, app=app)
 
 
 def _strokes(shape: tuple[int, int, int]) -> np.ndarray:

@@ -18,6 +18,7 @@ from sessionkit.errors import RequestError
 from sessionkit.responses.interaction_log import INTERACTION_COLUMNS
 from sessionkit.server.app import create_app
 from sessionkit.server.page_extras import picture_path
+from tests.server._hostile import LOCAL
 
 SESSION = """<?xml version="1.0" encoding="UTF-8"?>
 <Session>
@@ -59,7 +60,7 @@ def client(tmp_path: Path) -> TestClient:
     (tmp_path / "notes.txt").write_text("not a picture", encoding="utf-8")
     Image.new("L", (4, 2), 77).save(tmp_path / "scan.tif")
     (tmp_path / "session.xml").write_text(SESSION, encoding="utf-8")
-    return TestClient(create_app(tmp_path / "session.xml", results_root=tmp_path / "runs"))
+    return TestClient(base_url=LOCAL, app=create_app(tmp_path / "session.xml", results_root=tmp_path / "runs"))
 
 
 def _login(client: TestClient) -> str:
@@ -89,7 +90,8 @@ def test_buttons_run_registered_actions_only(client: TestClient, tmp_path: Path)
     other = client.post(f"/api/runs/{run_id}/button", json={"question": 3, "option": 1}).json()
     assert other == {"registered": False, "action": None, "value": "unknown_tool", "toggle": True}
     assert client.post(f"/api/runs/{run_id}/button", json={"question": 1, "option": 1}).status_code == 404
-    assert client.post(f"/api/runs/{run_id}/button", content=b"[").status_code == 400
+    not_json = client.post(f"/api/runs/{run_id}/button", content=b"[", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 400
     events = (tmp_path / "runs" / "reader01" / "session" / ".sessionkit" / "events.jsonl").read_text()
     clicks = [json.loads(line) for line in events.splitlines() if '"button"' in line]
     assert [(c["action"], c["registered"]) for c in clicks] == [("record_click.py", True), ("unknown_tool.py", False)]

@@ -19,6 +19,7 @@ from sessionkit.imaging import Volume
 from sessionkit.io import write_nrrd
 from sessionkit.server.app import TOKEN_COOKIE, create_app
 from sessionkit.server.run import check_bind, is_loopback
+from tests.server._hostile import LOCAL
 
 HERE = Path(__file__).resolve().parent
 SESSION = HERE / "reading_session.xml"
@@ -29,7 +30,7 @@ TOKEN = "s3cret-token"
 @pytest.fixture
 def client(tmp_path: Path) -> TestClient:
     app = create_app(SESSION, images_root=IMAGES_ROOT, results_root=tmp_path / "runs")
-    return TestClient(app)
+    return TestClient(base_url=LOCAL, app=app)
 
 
 def _login(client: TestClient, reader_id: str = "reader01") -> dict[str, Any]:
@@ -78,7 +79,7 @@ def test_healthz_and_info(client: TestClient) -> None:
 
 def test_info_reports_the_idle_timeout(tmp_path: Path) -> None:
     app = create_app(SESSION, images_root=IMAGES_ROOT, results_root=tmp_path / "runs", idle_timeout_minutes=0.5)
-    assert TestClient(app).get("/api/info").json()["idle_timeout_s"] == 30
+    assert TestClient(base_url=LOCAL, app=app).get("/api/info").json()["idle_timeout_s"] == 30
 
 
 def test_exit_saves_partially_and_review_only_navigates(client: TestClient) -> None:
@@ -270,7 +271,7 @@ def test_finish_completes_the_run_and_login_then_reports_complete(client: TestCl
 
 def test_access_token_guards_every_api_call(tmp_path: Path) -> None:
     app = create_app(SESSION, images_root=IMAGES_ROOT, results_root=tmp_path / "runs", access_token=TOKEN)
-    client = TestClient(app)
+    client = TestClient(base_url=LOCAL, app=app)
     assert client.get("/healthz").status_code == 200
     assert client.get("/api/info").json()["access_token_required"] is True
     refused = client.post("/api/login", json={"reader_id": "reader01"})
@@ -285,7 +286,7 @@ def test_access_token_guards_every_api_call(tmp_path: Path) -> None:
     page = client.get(f"/api/runs/{run_id}/page")
     assert page.status_code == 200
     assert client.get(page.json()["scene"]["views"][0]["layers"][0]["url"]).status_code == 200
-    fresh = TestClient(app)
+    fresh = TestClient(base_url=LOCAL, app=app)
     assert fresh.get(f"/api/runs/{run_id}/page").status_code == 401
 
 
@@ -333,7 +334,7 @@ def test_labelmap_colours_come_from_the_roi_color_file(tmp_path: Path) -> None:
 """,
         encoding="utf-8",
     )
-    client = TestClient(create_app(session, results_root=tmp_path / "runs"))
+    client = TestClient(base_url=LOCAL, app=create_app(session, results_root=tmp_path / "runs"))
     run_id = _login(client)["run_id"]
     label_layer = _page(client, run_id)["scene"]["views"][0]["layers"][1]
     table = label_layer["colormap_label"]
@@ -366,7 +367,7 @@ def test_unreadable_label_image_keeps_the_questions_usable(tmp_path: Path, caplo
 """,
         encoding="utf-8",
     )
-    client = TestClient(create_app(session, results_root=tmp_path / "runs"))
+    client = TestClient(base_url=LOCAL, app=create_app(session, results_root=tmp_path / "runs"))
     run_id = _login(client)["run_id"]
     with caplog.at_level("WARNING", logger="sessionkit.server"):
         page = _page(client, run_id)

@@ -14,6 +14,7 @@ from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Volume
 from sessionkit.io import write_nrrd
 from sessionkit.server.app import create_app
+from tests.server._hostile import LOCAL
 
 SESSION = """<Session ROIColorFile="colors" ContourVisibility="Fill">
   <Page ID="P1" Layout="OneUpRedSlice">
@@ -49,7 +50,7 @@ def test_scene_images_and_colours_come_from_the_runs_snapshot(tmp_path: Path) ->
     session, colors = tmp_path / "study.xml", tmp_path / "colors.txt"
     session.write_text(SESSION.format(background="old.nrrd", question="Seen?"), encoding="utf-8")
     colors.write_text("1 lesion 255 0 0 255\n", encoding="utf-8")
-    first = TestClient(create_app(session, results_root=tmp_path / "runs"))
+    first = TestClient(base_url=LOCAL, app=create_app(session, results_root=tmp_path / "runs"))
     run_id = first.post("/api/login", json={"reader_id": "reader01"}).json()["run_id"]
     before = first.get(f"/api/runs/{run_id}/page").json()
     assert _served_shape(first, before["scene"]["views"][0]["layers"][0]["url"]) == (6, 6, 4)
@@ -57,7 +58,7 @@ def test_scene_images_and_colours_come_from_the_runs_snapshot(tmp_path: Path) ->
     # The coordinator edits the session and its colour file while the run is in progress, then restarts.
     session.write_text(SESSION.format(background="new.nrrd", question="Changed?"), encoding="utf-8")
     colors.write_text("1 tumour 0 255 0 255\n", encoding="utf-8")
-    second = TestClient(create_app(session, results_root=tmp_path / "runs"))
+    second = TestClient(base_url=LOCAL, app=create_app(session, results_root=tmp_path / "runs"))
     assert second.post("/api/login", json={"reader_id": "reader01"}).json()["run_id"] == run_id
     page = second.get(f"/api/runs/{run_id}/page").json()
     layers = page["scene"]["views"][0]["layers"]

@@ -20,6 +20,7 @@ from sessionkit.io import read_image, read_nifti_bytes, read_nrrd, write_nrrd
 from sessionkit.server.app import create_app
 from sessionkit.session import validate_session
 from tests.server._drawing_api import login, next_to_review, niivue_upload
+from tests.server._hostile import LOCAL
 
 IMAGES_ROOT = Path(__file__).resolve().parent.parent.parent / "sample_sessions"
 BACKGROUND = IMAGES_ROOT / "images" / "CTChest4.nrrd"
@@ -70,7 +71,8 @@ SESSION = f"""<?xml version="1.0" encoding="UTF-8"?>
 def client(tmp_path: Path) -> TestClient:
     (tmp_path / "session.xml").write_text(SESSION, encoding="utf-8")
     (tmp_path / "colors.txt").write_text(COLORS, encoding="utf-8")
-    return TestClient(create_app(tmp_path / "session.xml", images_root=IMAGES_ROOT, results_root=tmp_path / "runs"))
+    app = create_app(tmp_path / "session.xml", images_root=IMAGES_ROOT, results_root=tmp_path / "runs")
+    return TestClient(base_url=LOCAL, app=app)
 
 
 def _expected_start() -> np.ndarray:
@@ -144,7 +146,8 @@ def test_label_map_image_as_starting_contour(tmp_path: Path) -> None:
     xml = xml.replace("<Layer>Segmentation</Layer>", "<Layer>Label</Layer>")
     (tmp_path / "session.xml").write_text(xml, encoding="utf-8")
     (tmp_path / "colors.txt").write_text(COLORS, encoding="utf-8")
-    client = TestClient(create_app(tmp_path / "session.xml", images_root=tmp_path, results_root=tmp_path / "runs"))
+    app = create_app(tmp_path / "session.xml", images_root=tmp_path, results_root=tmp_path / "runs")
+    client = TestClient(base_url=LOCAL, app=app)
     assert [p.code for p in validate_session(tmp_path / "session.xml", images_root=tmp_path) if p.is_error] == []
     run_id, _ = login(client)
     assert np.array_equal(_shown(client, run_id), labels)
