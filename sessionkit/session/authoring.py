@@ -207,7 +207,8 @@ def render_session(
     Parameters
     ----------
     cases : path of a CSV case list, or iterable of mappings
-        One case per row; ``case_id`` is required and unique.
+        One row per case (or per case and reading condition); ``case_id`` is required, and the
+        page IDs written must all differ.
     template : str or os.PathLike
         A ``<Page>`` or ``<Session>`` template file (see the module docstring).
     images_root : str or os.PathLike
@@ -233,20 +234,16 @@ def render_session(
     ------
     SessionError
         When the template or case list is unusable, a column the template names is missing from a
-        row (the message names the column and the row), a case_id is missing or repeated, or an
-        absolute image path lies outside ``images_root``.
+        row (the message names the column and the row), a case_id is missing, two rows give the
+        same page ID, or an absolute image path lies outside ``images_root``.
     """
     rows = _cases(cases)
     root, template_file = _load_template(template)
     if not rows:
         raise SessionError("the case list has no case")
-    seen: dict[str, str] = {}
     for case in rows:
         if not case.case_id:
             raise SessionError(f"{case.where}: no case_id; every case needs one (a column named case_id)")
-        if case.case_id in seen:
-            raise SessionError(f"{case.where}: case_id '{case.case_id}' was already used at {seen[case.case_id]}")
-        seen[case.case_id] = case.where
     if shuffle_seed is not None:
         random.Random(shuffle_seed).shuffle(rows)
     pages = [root] if root.tag == "Page" else [child for child in root if child.tag == "Page"]
@@ -265,12 +262,21 @@ def render_session(
         if randomize and page.get("PageGroup") is None:
             session[-1].set("PageGroup", "0")
     design: list[dict[str, str]] = []
+    written: dict[str, Case] = {}
     root_folder = Path(images_root)
     for number, case in enumerate(rows, start=1):
         filler = _Filler(case, template_file)
         for index, page in enumerate(block, start=1):
             filled = filler.fill(page)
-            filled.set("ID", _page_id(case, page, filled, index, len(block)))
+            page_id = _page_id(case, page, filled, index, len(block))
+            if page_id in written:
+                raise SessionError(
+                    f"{case.where} (case '{case.case_id}'): page ID '{page_id}' was already written for "
+                    f"{written[page_id].where}; the design table needs one ID per page: add a page_id column or "
+                    'name the distinguishing column in the template\'s ID, e.g. ID="{case_id}-{modality}"'
+                )
+            written[page_id] = case
+            filled.set("ID", page_id)
             for column, attribute in (("descriptor", "Descriptor"), ("page_group", "PageGroup")):
                 if case.values.get(column):
                     filled.set(attribute, str(case.values[column]))

@@ -172,7 +172,10 @@ def _find_doctype(text: str) -> int | None:
 
 
 def secure_parser() -> etree.XMLParser:
-    """An lxml parser with entity resolution, DTD loading and network access off (clarifications C4)."""
+    """An lxml parser with entity resolution, DTD loading and network access off.
+
+    Callers refuse a DOCTYPE on the raw text before parsing (as :func:`parse_session_bytes` does).
+    """
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,

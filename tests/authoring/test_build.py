@@ -200,3 +200,24 @@ def test_python_api_writes_and_validates(corpus: Path, tmp_path: Path) -> None:
     result = build_session(rows, tmp_path / "page.xml", tmp_path / "s.xml", images_root=root)
     assert result.output.is_file() and result.pages == 1
     assert [p.code for p in result.problems if p.is_error] == ["SK801"]  # the missing label file
+
+
+def test_one_row_per_case_and_modality(tmp_path: Path) -> None:
+    """An MRMC case list (a row per case and reading condition): the template's ID names the modality;
+    the design table maps each page to its case and modality. Two rows giving one page ID are refused."""
+    template = tmp_path / "page.xml"
+    template.write_text('<Page ID="{case_id}-{modality}"><Image ID="i" Type="Volume"><Path>{image}</Path></Image>'
+                        "<QuestionSet/></Page>", encoding="utf-8")  # fmt: skip
+    rows = [
+        {"case_id": case, "modality": modality, "image": f"{case}_{modality}.nrrd", "truth": truth}
+        for case, truth in (("c1", "1"), ("c2", "0"))
+        for modality in ("CT", "CTAI")
+    ]
+    rendered = render_session(rows, template)
+    assert [(r["page_id"], r["case_id"], r["modality"]) for r in rendered.design] == [
+        ("c1-CT", "c1", "CT"), ("c1-CTAI", "c1", "CTAI"), ("c2-CT", "c2", "CT"), ("c2-CTAI", "c2", "CTAI"),
+    ]  # fmt: skip
+    template.write_text('<Page ID="{case_id}"><Image ID="i" Type="Volume"><Path>{image}</Path></Image>'
+                        "<QuestionSet/></Page>", encoding="utf-8")  # fmt: skip
+    with pytest.raises(SessionError, match=r"case 2 \(case 'c1'\): page ID 'c1' was already written for case 1"):
+        render_session(rows, template)
