@@ -18,7 +18,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from sessionkit.analysis.design import Design
-from sessionkit.analysis.ratings import RatingRecord, RatingTable
+from sessionkit.analysis.ratings import RatingRecord, RatingTable, build_rating_table
 from sessionkit.errors import AnalysisInputError, RatingsReadError
 from sessionkit.responses.export import RunRecord, find_runs, read_run
 from sessionkit.responses.run_folder import latest_responses
@@ -260,6 +260,11 @@ def collect_answers(
     return RunAnswers(answers, excluded, training)
 
 
+def number_text(value: float) -> str:
+    """A number as text without loss: ``3`` for 3.0, else Python's shortest round-trip form."""
+    return f"{value:.0f}" if value.is_integer() else repr(value)
+
+
 def answers_csv(answers: Iterable[FinalAnswer]) -> bytes:
     """``export --format answers``: the columns of analysis.md §4, UTF-8, CRLF, header once."""
     buffer = io.StringIO()
@@ -268,7 +273,7 @@ def answers_csv(answers: Iterable[FinalAnswer]) -> bytes:
     for answer in answers:
         record = asdict(answer)
         number = record["answer_numeric"]
-        record["answer_numeric"] = "" if number is None else (f"{number:.0f}" if number.is_integer() else repr(number))
+        record["answer_numeric"] = "" if number is None else number_text(number)
         writer.writerow([record[name] for name in ANSWER_COLUMNS])
     return buffer.getvalue().encode("utf-8")
 
@@ -356,5 +361,20 @@ def imrmc_text(table: RatingTable, title: str = "sessionkit export") -> str:
     lines += [f"-1,{case},truth,{int(t)}" for case, t in zip(table.cases, table.truth, strict=True)]
     for r, reader in enumerate(table.readers):
         for t, modality in enumerate(table.modalities):
-            lines += [f"{reader},{case},{modality},{table.scores[t, r, k]:g}" for k, case in enumerate(table.cases)]
+            lines += [
+                f"{reader},{case},{modality},{number_text(float(table.scores[t, r, k]))}"
+                for k, case in enumerate(table.cases)
+            ]
     return "\n".join(lines) + "\n"
+
+
+def study_ratings(answers: Sequence[FinalAnswer], rating: str, source: str) -> RatingTable:
+    """The fully crossed MRMC ratings table of the ``--rating`` question (first read, design cases).
+
+    Raises
+    ------
+    AnalysisInputError
+        ``rating`` names no question or two on one page; a truth not 0/1; an answer without a number;
+        an incomplete design (the missing reader, modality and case cells).
+    """
+    return build_rating_table(mrmc_records(select_rating(answers, rating), source), source)

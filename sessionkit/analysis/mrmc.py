@@ -135,6 +135,15 @@ def _two_sided_z(estimate: float, std_err: float, alpha: float) -> dict[str, Any
     return {"z": stat, "p": p, "ci": [estimate - quantile * std_err, estimate + quantile * std_err]}
 
 
+def _single(auc: float, std_err: float, df: float | None, alpha: float, **extra: float) -> dict[str, Any]:
+    """A single modality's AUC with its t (``df``) or normal (``df`` None) confidence interval."""
+    q = float(stats.norm.ppf(1 - alpha / 2) if df is None else stats.t.ppf(1 - alpha / 2, df))
+    entry: dict[str, Any] = {"auc": auc, "std_err": std_err}
+    if df is not None:
+        entry["df"] = df
+    return entry | {"ci": [auc - q * std_err, auc + q * std_err]} | extra
+
+
 def _hillis_df(error_term: float, ms: float, df_ms: int) -> float:
     """Satterthwaite-type ddf ``error_term² / (ms² / df_ms)`` (Hillis 2007); infinite when ``ms`` is 0."""
     return float("inf") if ms == 0 else error_term**2 / (ms**2 / df_ms)
@@ -218,14 +227,7 @@ def or_hillis(table: RatingTable, alpha: float = 0.05) -> MrmcResult:
         term = float(ms_r_by_mod[t]) + n_read * max(float(cov2_by_mod[t]), 0.0)
         df_single = _hillis_df(term, float(ms_r_by_mod[t]), df_r)
         se = float(np.sqrt(term / n_read))
-        q = float(stats.t.ppf(1 - alpha / 2, df_single))
-        single_rrrc[m] = {
-            "auc": float(mod_mean[t]),
-            "std_err": se,
-            "df": df_single,
-            "ci": [float(mod_mean[t]) - q * se, float(mod_mean[t]) + q * se],
-            "cov2": float(cov2_by_mod[t]),
-        }
+        single_rrrc[m] = _single(float(mod_mean[t]), se, df_single, alpha, cov2=float(cov2_by_mod[t]))
     rrrc = {
         "f": f_rrrc,
         "df_num": df_t,
@@ -239,17 +241,11 @@ def or_hillis(table: RatingTable, alpha: float = 0.05) -> MrmcResult:
     # Analysis 2: fixed readers and random cases.
     error_frrc = var_error - cov1 + (n_read - 1) * max(cov2 - cov3, 0.0)
     chi2 = df_t * ms_t / error_frrc
-    z = float(stats.norm.ppf(1 - alpha / 2))
     single_frrc = {}
     for t, m in enumerate(mods):
         se = float(np.sqrt((var_error_by_mod[t] + (n_read - 1) * max(float(cov2_by_mod[t]), 0.0)) / n_read))
-        single_frrc[m] = {
-            "auc": float(mod_mean[t]),
-            "std_err": se,
-            "ci": [float(mod_mean[t]) - z * se, float(mod_mean[t]) + z * se],
-            "var_error": float(var_error_by_mod[t]),
-            "cov2": float(cov2_by_mod[t]),
-        }
+        extra = {"var_error": float(var_error_by_mod[t]), "cov2": float(cov2_by_mod[t])}
+        single_frrc[m] = _single(float(mod_mean[t]), se, None, alpha, **extra)
     per_reader = []
     for r, reader in enumerate(table.readers):
         block = cov[:, r, :, r]
@@ -283,14 +279,7 @@ def or_hillis(table: RatingTable, alpha: float = 0.05) -> MrmcResult:
     single_rrfc = {}
     for t, m in enumerate(mods):
         se = float(np.sqrt(ms_r_by_mod[t] / n_read))
-        q = float(stats.t.ppf(1 - alpha / 2, df_r))
-        single_rrfc[m] = {
-            "auc": float(mod_mean[t]),
-            "std_err": se,
-            "df": df_r,
-            "ci": [float(mod_mean[t]) - q * se, float(mod_mean[t]) + q * se],
-            "ms_r": float(ms_r_by_mod[t]),
-        }
+        single_rrfc[m] = _single(float(mod_mean[t]), se, df_r, alpha, ms_r=float(ms_r_by_mod[t]))
     rrfc = {
         "f": f_rrfc,
         "df_num": df_t,

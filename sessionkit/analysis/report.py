@@ -21,12 +21,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sessionkit import __version__
 from sessionkit.analysis.accuracy import accuracy_table
 from sessionkit.analysis.agreement import AgreementRating, agreement_table
-from sessionkit.analysis.answers import FinalAnswer, answers_csv, collect_answers, mrmc_records, select_rating
+from sessionkit.analysis.answers import FinalAnswer, answers_csv, collect_answers, select_rating, study_ratings
 from sessionkit.analysis.charts import box_chart, distribution_chart, roc_chart
 from sessionkit.analysis.design import Design, read_design
 from sessionkit.analysis.mrmc import or_hillis
 from sessionkit.analysis.output import dumps, finite_or_none
-from sessionkit.analysis.ratings import build_rating_table
 from sessionkit.errors import AnalysisInputError
 from sessionkit.responses.export import write_export
 
@@ -164,10 +163,10 @@ def _study(answers: Sequence[FinalAnswer], design: Design, excluded: list[tuple[
     }
 
 
-def _mrmc(rated: Sequence[FinalAnswer], source: str, alpha: float) -> dict[str, Any]:
+def _mrmc(answers: Sequence[FinalAnswer], rating: str, source: str, alpha: float) -> dict[str, Any]:
     """The MRMC JSON, or ``{"error": why}`` when the design does not allow it (one modality, not crossed)."""
     try:
-        return or_hillis(build_rating_table(mrmc_records(rated, source), source), alpha).to_json()
+        return or_hillis(study_ratings(answers, rating, source), alpha).to_json()
     except AnalysisInputError as exc:
         return {"error": str(exc)}
 
@@ -210,7 +209,7 @@ def build_report(
     if rating:
         rated = select_rating(answers, rating)
         results["accuracy"] = [r.to_json() for r in accuracy_table(rated, positive_from, alpha)]
-        results["mrmc"] = _mrmc(rated, str(design_path), alpha)
+        results["mrmc"] = _mrmc(answers, rating, str(design_path), alpha)
     tables.update(_tables(results, answers))
     return StudyReport(finite_or_none(results), tables, answers, _charts(results, answers))
 

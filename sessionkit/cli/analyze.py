@@ -26,18 +26,48 @@ def _analysis_failed(exc: Exception) -> None:
 
 
 @analyze_group.command("mrmc")
-@click.argument("ratings", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True)
-def analyze_mrmc_command(ratings: Path, output_format: str, alpha: float) -> None:
-    """Obuchowski-Rockette-Hillis MRMC on RATINGS (.imrmc, or CSV reader,modality,case,truth,rating)."""
+@click.option(
+    "--design",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="With run folders: design.csv (case_id, modality, truth 0/1 per page).",
+)
+@click.option("--rating", default=None, help="With run folders: the confidence question (descriptor or PAGE:S.Q).")
+@click.option("--include-incomplete", is_flag=True, help="With run folders: also use runs not finished.")
+def analyze_mrmc_command(
+    inputs: tuple[Path, ...],
+    output_format: str,
+    alpha: float,
+    design: Path | None,
+    rating: str | None,
+    include_incomplete: bool,
+) -> None:
+    """Obuchowski-Rockette-Hillis MRMC on a ratings file (.imrmc, or CSV reader,modality,case,truth,rating),
+    or on a study's run folders (results roots) with --design and --rating."""
+    from sessionkit.analysis.answers import collect_answers, study_ratings
+    from sessionkit.analysis.design import read_design
     from sessionkit.analysis.mrmc import format_mrmc_text, or_hillis
     from sessionkit.analysis.output import dumps
     from sessionkit.analysis.ratings import read_mrmc_ratings
     from sessionkit.errors import SessionKitError
 
+    folders = [path for path in inputs if path.is_dir()]
+    if folders and (design is None or rating is None):
+        click.echo("error: run folders need --design design.csv and --rating QUESTION", err=True)
+        raise SystemExit(2)
+    if not folders and len(inputs) != 1:
+        click.echo("error: give one ratings file, or run folders with --design and --rating", err=True)
+        raise SystemExit(2)
     try:
-        result = or_hillis(read_mrmc_ratings(ratings), alpha=alpha)
+        if folders and design is not None and rating is not None:
+            collected = collect_answers(inputs, read_design(design), include_incomplete=include_incomplete)
+            table = study_ratings(collected.answers, rating, str(design))
+        else:
+            table = read_mrmc_ratings(inputs[0])
+        result = or_hillis(table, alpha=alpha)
     except SessionKitError as exc:
         _analysis_failed(exc)
         return
@@ -53,9 +83,8 @@ def export_answers(
     include_incomplete: bool,
 ) -> None:
     """``export --format answers|imrmc`` (analysis.md §2, §4): final answers, or one question's ratings."""
-    from sessionkit.analysis.answers import answers_csv, collect_answers, imrmc_text, mrmc_records, select_rating
+    from sessionkit.analysis.answers import answers_csv, collect_answers, imrmc_text, study_ratings
     from sessionkit.analysis.design import read_design
-    from sessionkit.analysis.ratings import build_rating_table
     from sessionkit.errors import SessionKitError
     from sessionkit.responses.export import write_export
 
@@ -75,8 +104,7 @@ def export_answers(
         if rating is None:
             data = answers_csv(collected.answers)
         else:
-            records = mrmc_records(select_rating(collected.answers, rating), str(design_path))
-            data = imrmc_text(build_rating_table(records, str(design_path))).encode("utf-8")
+            data = imrmc_text(study_ratings(collected.answers, rating, str(design_path))).encode("utf-8")
         write_export(data, target)
     except SessionKitError as exc:
         _analysis_failed(exc)

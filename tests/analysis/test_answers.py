@@ -84,3 +84,16 @@ def test_imrmc_export_refuses_an_ambiguous_rating(study: Study, tmp_path: Path) 
     )  # fmt: skip
     assert code == 1
     assert "matches no question" in err and "Malignancy" in err
+
+
+def test_analyze_mrmc_on_run_folders_equals_mrmc_on_the_exported_imrmc(study: Study, tmp_path: Path) -> None:
+    out = tmp_path / "study.imrmc"
+    args = ["--design", str(study.design), "--rating", "Malignancy"]
+    assert export(str(study.root), "--format", "imrmc", *args, "-o", str(out))[0] == 0
+    runner = CliRunner()
+    from_runs = runner.invoke(main, ["analyze", "mrmc", str(study.root), *args, "--format", "json"])
+    from_file = runner.invoke(main, ["analyze", "mrmc", str(out), "--format", "json"])
+    assert from_runs.exit_code == 0 and from_file.exit_code == 0
+    assert from_runs.stdout == from_file.stdout
+    refused = runner.invoke(main, ["analyze", "mrmc", str(study.root)])
+    assert refused.exit_code == 2 and "--design" in refused.stderr
