@@ -100,6 +100,8 @@ def inspect_command(image: str, as_json: bool, image_type: str | None, reference
 
 
 #: Output formats of ``convert --format`` (a folder of DICOM series).
+#: ``--seg-type`` of DICOM SEG output (sessionkit.io.dicom_seg.SEG_TYPES, not imported at start-up).
+SEG_TYPES = ("binary", "labelmap", "fractional")
 SERIES_FORMATS = ("nii.gz", "nii", "nrrd", "nhdr", "seg.nrrd", "dcm")
 
 
@@ -127,8 +129,21 @@ SERIES_FORMATS = ("nii.gz", "nii", "nrrd", "nhdr", "seg.nrrd", "dcm")
     default=None,
     help="The image series SOURCE lies on: RTSTRUCT/SEG input, and required for DICOM SEG output (.dcm).",
 )
+@click.option(
+    "--seg-type",
+    type=click.Choice(SEG_TYPES),
+    default="binary",
+    show_default=True,
+    help="DICOM SEG output: binary, labelmap (one segment per voxel) or fractional (keeps a FRACTIONAL "
+    "SEG's probabilities).",
+)
 def convert_command(
-    source: str, output: str, series_format: str | None, image_type: str | None, reference: str | None
+    source: str,
+    output: str,
+    series_format: str | None,
+    image_type: str | None,
+    reference: str | None,
+    seg_type: str,
 ) -> None:
     """Convert SOURCE to OUTPUT (.nrrd, .nhdr, .seg.nrrd, .nii, .nii.gz, or DICOM SEG .dcm).
 
@@ -154,7 +169,7 @@ def convert_command(
             task = progress.add_task(f"reading {source}", total=2)
             image = read_image(source, image_type=image_type, reference=reference)
             progress.update(task, advance=1, description=f"writing {output}")
-            write_image(image, output, reference=reference)
+            write_image(image, output, reference=reference, seg_type=seg_type)
             progress.update(task, advance=1)
     except SessionKitError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -499,6 +514,13 @@ def validate_command(
     help="dicom-seg: folder the session's image paths are relative to (the SEG references the series).",
 )
 @click.option(
+    "--seg-type",
+    type=click.Choice(SEG_TYPES),
+    default="binary",
+    show_default=True,
+    help="dicom-seg: SegmentationType of the SEG files (labelmap: one segment per voxel).",
+)
+@click.option(
     "--design",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
@@ -513,6 +535,7 @@ def export_command(
     escape_formulas: bool,
     contours: bool,
     images_root: Path | None,
+    seg_type: str,
     design: Path | None,
     rating: str | None,
     include_incomplete: bool,
@@ -529,7 +552,7 @@ def export_command(
     run_dir = run_dirs[0]
 
     if contours or output_format in {"seg.nrrd", "dicom-seg", "nifti"}:
-        _export_contours(run_dir, output_format, output, contours, images_root)
+        _export_contours(run_dir, output_format, output, contours, images_root, seg_type)
         return
 
     from sessionkit.errors import ResponseLogError
@@ -565,9 +588,9 @@ def export_command(
 
 
 def _export_contours(
-    run_dir: Path, output_format: str, output: Path | None, contours: bool, images_root: Path | None
+    run_dir: Path, output_format: str, output: Path | None, contours: bool, images_root: Path | None, seg_type: str
 ) -> None:
-    """``export --contours``: one file per reader label map (clarifications C10, issue #7)."""
+    """``export --contours``: one file per reader label map."""
     from sessionkit.errors import SessionKitError
     from sessionkit.responses.export import find_runs, read_run
     from sessionkit.runner.contour_export import CONTOUR_FORMATS, export_contours
@@ -579,7 +602,9 @@ def _export_contours(
     try:
         written = 0
         for path in find_runs(run_dir):
-            for item in export_contours(read_run(path), output_format, out_dir, images_root=images_root):
+            for item in export_contours(
+                read_run(path), output_format, out_dir, images_root=images_root, seg_type=seg_type
+            ):
                 click.echo(str(item.output) if item.output else f"skipped {item.source}: {item.note}")
                 written += item.output is not None
         click.echo(f"{written} label map(s) exported to {out_dir}")

@@ -6,7 +6,9 @@
   trailing channel axis of 3 instead, ``(slice, row, column, 3)`` uint8 RGB.
 * :class:`Segmentation`: one or more label-map **layers** sharing one grid, shape
   ``(layer, slice, row, column)``; each :class:`Segment` is a ``label_value`` in one layer
-  (Slicer's ``.seg.nrrd`` model, which also covers overlapping segments).
+  (Slicer's ``.seg.nrrd`` model, which also covers overlapping segments). A FRACTIONAL DICOM SEG
+  also keeps each segment's probabilities (``probabilities``, float in [0, 1]); its layers hold
+  them thresholded at 0.5, which is what display and label-map outputs use.
 """
 
 from __future__ import annotations
@@ -119,11 +121,16 @@ class Segmentation:
     segments : tuple of Segment
     frame_of_reference_uid : str or None
     source : str
+    probabilities : ndarray of float32, shape ``(len(segments),) + grid.spatial_shape``, or None
+        Per segment (in ``segments`` order), the probability or occupancy fraction of each voxel in
+        [0, 1] (FRACTIONAL DICOM SEG, PS3.3 C.8.20.2.3); ``layers`` hold it thresholded at 0.5.
+        ``None`` for binary and label-map sources.
 
     Raises
     ------
     SegmentationError
-        If ``layers`` is not 4-D on the grid, or a segment points at a missing layer.
+        If ``layers`` is not 4-D on the grid, a segment points at a missing layer, or
+        ``probabilities`` is not one float array per segment on the grid.
     """
 
     layers: npt.NDArray[np.integer]
@@ -131,6 +138,7 @@ class Segmentation:
     segments: tuple[Segment, ...] = field(default_factory=tuple)
     frame_of_reference_uid: str | None = None
     source: str = ""
+    probabilities: npt.NDArray[np.floating] | None = None
 
     kind: Literal["segmentation"] = "segmentation"
 
@@ -144,6 +152,14 @@ class Segmentation:
                 raise SegmentationError(
                     f"segment {segment.name!r} is in layer {segment.layer}, but there are {self.layers.shape[0]}"
                 )
+        expected = (len(self.segments), *self.grid.spatial_shape)
+        if self.probabilities is not None and (
+            tuple(self.probabilities.shape) != expected or not np.issubdtype(self.probabilities.dtype, np.floating)
+        ):
+            raise SegmentationError(
+                f"probabilities must be a float array of shape {expected} (one per segment), found "
+                f"{self.probabilities.dtype} {self.probabilities.shape}"
+            )
 
     def mask(self, segment: Segment) -> npt.NDArray[np.bool_]:
         """Boolean mask, shape ``grid.spatial_shape``, of the voxels of ``segment``."""

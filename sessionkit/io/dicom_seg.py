@@ -10,7 +10,8 @@ row x column direction as for an image series, so frames stored in any order lan
 Bit-packed BINARY frames whose pixel count is not a multiple of 8 follow each other without padding
 (PS3.5 8.1.1); pydicom unpacks them. Pixel meaning (PS3.3 C.8.20.2): BINARY frames are 0/1 per
 segment (``SegmentIdentificationSequence``); FRACTIONAL values are divided by
-``MaximumFractionalValue`` and thresholded at 0.5; Label Map frames hold segment numbers
+``MaximumFractionalValue``, kept as the segments' ``probabilities`` and thresholded at 0.5 for the
+label layers; Label Map frames hold segment numbers
 (segment 0 = background; values without a segment, e.g. ``PixelPaddingValue``, are dropped).
 Colours come from ``RecommendedDisplayCIELabValue`` converted to RGB by highdicom.
 """
@@ -45,6 +46,8 @@ from sessionkit.version import __version__
 
 SEG_SOP_CLASSES = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
 LABELMAP_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.7"
+#: DICOM SEG outputs (``--seg-type``): SegmentationType BINARY, Label Map Segmentation, FRACTIONAL.
+SEG_TYPES = ("binary", "labelmap", "fractional")
 #: A frame's position may be this far (in voxels) from a voxel of the reference grid.
 POSITION_TOLERANCE_VOXELS = 0.01
 
@@ -195,8 +198,10 @@ def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path 
     frames = np.asarray(dataset.pixel_array)
     frames = frames.reshape(len(slices), *grid.spatial_shape[1:])
     labelmap = str(dataset.SOPClassUID) == LABELMAP_SOP_CLASS
+    fractions: npt.NDArray[np.float32] | None = None
     if str(getattr(dataset, "SegmentationType", "")) == "FRACTIONAL":
-        frames = frames >= 0.5 * float(dataset.MaximumFractionalValue)
+        fractions = (frames / np.float32(dataset.MaximumFractionalValue)).astype(np.float32)
+        frames = fractions >= 0.5
     shared_sequence = getattr(dataset, "SharedFunctionalGroupsSequence", None)
     shared = shared_sequence[0] if shared_sequence else None
     frame_segments: list[int | None] = []
@@ -206,24 +211,37 @@ def read_dicom_seg(path: str | Path, reference: Volume | ImageGrid | str | Path 
             raise ImageReadError(f"{file}: frame {number} has no SegmentIdentificationSequence")
         frame_segments.append(None if identification is None else int(identification.ReferencedSegmentNumber))
     entries = []
+    probabilities: list[npt.NDArray[np.float32]] = []
     for index, description in enumerate(dataset.SegmentSequence):
         number = int(description.SegmentNumber)
         if labelmap and number == 0:
             continue
         mask: SparseMask = {}
+        probability = None if fractions is None else np.zeros(grid.spatial_shape, dtype=np.float32)
         for frame_index, slice_index in enumerate(slices):
             if labelmap:
                 pixels = frames[frame_index] == number
             elif frame_segments[frame_index] == number:
                 pixels = frames[frame_index] > 0
+                if probability is not None and fractions is not None:
+                    probability[slice_index] = np.maximum(probability[slice_index], fractions[frame_index])
             else:
                 continue
             previous = mask.get(slice_index)
             mask[slice_index] = (0, 0, pixels if previous is None else previous[2] | pixels)
         name = str(getattr(description, "SegmentLabel", f"Segment_{number}"))
         entries.append((str(number), name, _color(description, index), mask))
+        if probability is not None:
+            probabilities.append(probability)
     layers, segments = pack_segments(entries, grid.spatial_shape)
-    return Segmentation(layers=layers, grid=grid, segments=segments, frame_of_reference_uid=for_uid, source=str(file))
+    return Segmentation(
+        layers=layers,
+        grid=grid,
+        segments=segments,
+        frame_of_reference_uid=for_uid,
+        source=str(file),
+        probabilities=np.stack(probabilities) if fractions is not None and probabilities else None,
+    )
 
 
 def write_dicom_seg(
@@ -232,8 +250,9 @@ def write_dicom_seg(
     *,
     reference: str | Path,
     series_description: str = "sessionkit segmentation",
+    seg_type: str = "binary",
 ) -> None:
-    """Write a Segmentation as a BINARY DICOM SEG referencing its source image series (highdicom).
+    """Write a Segmentation as a DICOM SEG referencing its source image series (highdicom).
 
     Parameters
     ----------
@@ -244,6 +263,11 @@ def write_dicom_seg(
         One file or the folder of the single-frame image series the segmentation was drawn on;
         the SEG copies its patient/study and references every slice.
     series_description : str
+    seg_type : {"binary", "labelmap", "fractional"}
+        ``binary``: one bit per voxel and segment (overlaps allowed); ``labelmap``: a Label Map
+        Segmentation (SOP class 1.2.840.10008.5.1.4.1.1.66.7, one segment number per voxel, no
+        overlaps); ``fractional``: PROBABILITY values, the segmentation's ``probabilities`` when it
+        has them (read from a FRACTIONAL SEG), else 0 or 1.
 
     Raises
     ------
@@ -252,8 +276,11 @@ def write_dicom_seg(
     ImageReadError
         If the reference is not DICOM (e.g. a NRRD) or not a readable single-frame series.
     SegmentationError
-        If the segmentation has no segment.
+        If the segmentation has no segment, ``seg_type`` is unknown, or ``labelmap`` is asked of
+        overlapping segments.
     """
+    if seg_type not in SEG_TYPES:
+        raise SegmentationError(f"unknown DICOM SEG type {seg_type!r}; use one of {', '.join(SEG_TYPES)}")
     if Path(reference).is_file() and not is_dicom(Path(reference)):
         raise ImageReadError(
             f"{reference}: not a DICOM file; a DICOM SEG references the DICOM image series it was drawn on: give "
@@ -272,7 +299,7 @@ def write_dicom_seg(
     for source in sources:
         if "SpecificCharacterSet" in source and not source.SpecificCharacterSet:
             del source.SpecificCharacterSet  # an empty value means the default repertoire; highdicom refuses ''
-    masks = np.stack([segmentation.mask(segment) for segment in segmentation.segments], axis=-1)
+    pixels = _pixel_array(segmentation, seg_type)
     descriptions = [
         hd.seg.SegmentDescription(
             segment_number=number,
@@ -288,17 +315,44 @@ def write_dicom_seg(
         # highdicom re-checks person names copied from the source images; the writer cannot fix them
         warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person name")
         try:
-            seg = _segmentation(sources, masks, descriptions, series_description)
+            seg = _segmentation(sources, pixels, seg_type, descriptions, series_description)
         except (ValueError, TypeError, AttributeError) as exc:
             raise SegmentationError(f"cannot build a DICOM SEG on {reference}: {exc}") from exc
     seg.save_as(str(path))
 
 
-def _segmentation(sources: list[Any], masks: npt.NDArray[np.bool_], descriptions: list[Any], description: str) -> Any:
+def _pixel_array(segmentation: Segmentation, seg_type: str) -> npt.NDArray[Any]:
+    """What highdicom encodes: ``(slice, row, column, segment)`` 0/1 or fractions, or a ``(slice, row,
+    column)`` map of segment numbers 1.. (``labelmap``)."""
+    source = segmentation.source or "segmentation"
+    if seg_type == "labelmap":
+        if segmentation.layers.shape[0] > 1:
+            raise SegmentationError(
+                f"{source}: its segments overlap ({segmentation.layers.shape[0]} layers); a LABELMAP SEG holds one "
+                "segment per voxel: use --seg-type binary (or fractional)"
+            )
+        labels = np.zeros(segmentation.grid.spatial_shape, dtype=np.uint16)
+        for number, segment in enumerate(segmentation.segments, start=1):
+            labels[segmentation.mask(segment)] = number
+        return labels if len(segmentation.segments) > 255 else labels.astype(np.uint8)
+    if seg_type == "fractional" and segmentation.probabilities is not None:
+        return np.moveaxis(segmentation.probabilities.astype(np.float32), 0, -1)
+    masks = np.stack([segmentation.mask(segment) for segment in segmentation.segments], axis=-1)
+    return masks.astype(np.float32 if seg_type == "fractional" else np.uint8)
+
+
+def _segmentation(
+    sources: list[Any], pixels: npt.NDArray[Any], seg_type: str, descriptions: list[Any], description: str
+) -> Any:
+    kind = {
+        "binary": hd.seg.SegmentationTypeValues.BINARY,
+        "labelmap": hd.seg.SegmentationTypeValues.LABELMAP,
+        "fractional": hd.seg.SegmentationTypeValues.FRACTIONAL,
+    }[seg_type]
     return hd.seg.Segmentation(
         source_images=sources,
-        pixel_array=masks.astype(np.uint8),
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        pixel_array=pixels,
+        segmentation_type=kind,
         segment_descriptions=descriptions,
         series_instance_uid=hd.UID(),
         series_number=int(getattr(sources[0], "SeriesNumber", 0) or 0) + 1000,

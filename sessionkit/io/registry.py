@@ -312,12 +312,16 @@ def write_image(
     path: str | Path,
     *,
     reference: str | Path | None = None,
+    seg_type: str = "binary",
 ) -> None:
     """Write ``image`` in the format its file name asks for.
 
     ``.seg.nrrd`` (Slicer segmentation), ``.nrrd``/``.nhdr`` (volume or one-layer label map),
-    ``.nii``/``.nii.gz`` (volume, or label map: one layer), ``.dcm`` (DICOM SEG; needs
-    ``reference``, the image series it was drawn on).
+    ``.nii``/``.nii.gz`` (volume, or label map: one layer), ``.dcm`` (DICOM SEG of ``seg_type``
+    binary, labelmap or fractional; needs ``reference``, the image series it was drawn on).
+    A segmentation with ``probabilities`` (read from a FRACTIONAL SEG) keeps them in NIfTI
+    (float32; one frame per segment when there are several) and in a fractional SEG; label-map
+    outputs (``.seg.nrrd``, ``.nrrd``, binary/labelmap SEG) hold them thresholded at 0.5.
 
     Raises
     ------
@@ -339,9 +343,12 @@ def write_image(
     elif name.endswith(".dcm") and segmentation is not None:
         if reference is None:
             raise SegmentationError(f"{path}: a DICOM SEG references its image series; give --reference SERIES")
-        write_dicom_seg(segmentation, path, reference=reference)
+        write_dicom_seg(segmentation, path, reference=reference, seg_type=seg_type)
     elif name.endswith((".nrrd", ".nhdr")):
         write_nrrd(image, path)
+    elif name.endswith((".nii", ".nii.gz")) and segmentation is not None and segmentation.probabilities is not None:
+        fractions = segmentation.probabilities
+        write_nifti(Volume(fractions[0] if len(fractions) == 1 else fractions, segmentation.grid), path)
     elif name.endswith((".nii", ".nii.gz")):
         if segmentation is not None and segmentation.layers.shape[0] > 1:
             raise SegmentationError(

@@ -52,7 +52,12 @@ class ContourExport:
 
 
 def export_contours(
-    run: RunRecord, output_format: str, out_dir: Path, *, images_root: Path | None = None
+    run: RunRecord,
+    output_format: str,
+    out_dir: Path,
+    *,
+    images_root: Path | None = None,
+    seg_type: str = "binary",
 ) -> list[ContourExport]:
     """Export every reader label map of one run (see the module docstring).
 
@@ -66,6 +71,8 @@ def export_contours(
     images_root : Path, optional
         Folder the session's image paths are relative to; required for ``dicom-seg``, whose files
         reference the background DICOM series.
+    seg_type : {"binary", "labelmap", "fractional"}
+        ``dicom-seg`` only: the SEG's SegmentationType (:func:`~sessionkit.io.write_dicom_seg`).
 
     Returns
     -------
@@ -105,7 +112,7 @@ def export_contours(
             write_nifti(segmentation, target, label=True)
         else:
             reference = _dicom_background(images_root, row["image_path"], row["page_instance"])
-            write_dicom_seg(segmentation, target, reference=reference)
+            write_dicom_seg(segmentation, target, reference=reference, seg_type=seg_type)
         results.append(ContourExport(source, target))
     return results
 

@@ -116,3 +116,21 @@ def test_dicom_seg_needs_a_dicom_background(make, tmp_path: Path) -> None:
     assert code == 2 and "not a DICOM series" in output
     code, output = export(str(service.run_dir(run_id)), "--format", "nifti")
     assert code == 2 and "--contours" in output
+
+
+def test_dicom_seg_export_as_labelmap_seg(run, tmp_path: Path, corpus: Path) -> None:
+    import pydicom
+
+    run_dir, _, first, _ = run
+    code, output = export(
+        str(run_dir), "--contours", "--format", "dicom-seg", "--images-root", str(corpus / B1),
+        "--seg-type", "labelmap", "-o", str(tmp_path / "d"),
+    )  # fmt: skip
+    assert code == 0, output
+    path = tmp_path / "d" / "r1" / "study" / "PgGroup1_Draw_" / "Draw_CT.dcm"
+    stored = pydicom.dcmread(path, stop_before_pixels=True)
+    assert stored.SOPClassUID == "1.2.840.10008.5.1.4.1.1.66.7" and stored.SegmentationType == "LABELMAP"
+    seg = read_dicom_seg(path, corpus / B1 / "ct-3slice")
+    for name, value in (("liver", 1), ("spine", 2)):
+        segment = seg.segment_named(name)
+        assert segment is not None and np.array_equal(seg.mask(segment), first == value)
