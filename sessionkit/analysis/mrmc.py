@@ -246,13 +246,12 @@ def or_hillis(table: RatingTable, alpha: float = 0.05) -> MrmcResult:
         se = float(np.sqrt((var_error_by_mod[t] + (n_read - 1) * max(float(cov2_by_mod[t]), 0.0)) / n_read))
         extra = {"var_error": float(var_error_by_mod[t]), "cov2": float(cov2_by_mod[t])}
         single_frrc[m] = _single(float(mod_mean[t]), se, None, alpha, **extra)
-    per_reader = []
+    per_reader = []  # OR-DBM's single-reader tests; with > 2 modalities each pair uses its own (co)variances
     for r, reader in enumerate(table.readers):
-        block = cov[:, r, :, r]
-        var_r_err = float(np.diag(block).mean())
-        cov1_r = float(block[~np.eye(n_mod, dtype=bool)].mean())
-        se = float(np.sqrt(2 * (var_r_err - cov1_r)))
         for a, b in pairs:
+            var_pair = float(cov[a, r, a, r] + cov[b, r, b, r]) / 2
+            cov1_pair = float(cov[a, r, b, r])
+            se = float(np.sqrt(2 * (var_pair - cov1_pair)))
             estimate = float(auc[a, r] - auc[b, r])
             per_reader.append(
                 {
@@ -261,8 +260,8 @@ def or_hillis(table: RatingTable, alpha: float = 0.05) -> MrmcResult:
                     "estimate": estimate,
                     "std_err": se,
                     **_two_sided_z(estimate, se, alpha),
-                    "var_error": var_r_err,
-                    "cov1": cov1_r,
+                    "var_error": var_pair,
+                    "cov1": cov1_pair,
                 }
             )
     frrc = {
