@@ -203,10 +203,10 @@ def build_navigation(
 
 
 def progress_text(session: Session, entry: NavEntry, position: int, total: int) -> str:
-    """``<PageID>  <Descriptor>  <pct>%`` with ``PageID`` incl. ``-Rep<n>`` (reading-flow §2).
+    """``<PageID>  <Descriptor>  <n> of <N>`` with ``PageID`` incl. ``-Rep<n>`` (reading-flow §2).
 
-    ``pct`` is ``floor(100 * position / total)``, so the last entry shows 100%.
+    ``n`` is the 1-based ``position`` among the ``total`` navigation entries (one per question set
+    of each page instance), so readers see how many screens are left rather than a percentage.
     """
     page = session.pages[entry.instance.page_index - 1]
-    pct = (100 * position) // total if total else 0
-    return f"{entry.instance.instance_id(page)}  {page.descriptor}  {pct}%"
+    return f"{entry.instance.instance_id(page)}  {page.descriptor}  {position} of {total}"

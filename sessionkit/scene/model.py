@@ -14,6 +14,10 @@ from typing import Any, Literal
 
 LayerKind = Literal["volume", "labelmap"]
 
+#: 2-D fill opacity of label and segmentation layers: Slicer's default, the outline drawn opaque
+#: (clarifications C13). The reader's opacity resets to it on each page.
+LABEL_FILL_OPACITY = 0.5
+
 
 @dataclass(frozen=True)
 class SceneSegment:
@@ -67,8 +71,9 @@ class SceneLayer:
     """One image drawn in one viewport.
 
     ``role`` is the session ``Layer`` (Background, Foreground, Label, Segmentation). ``opacity``
-    is 1 for Background, ``Image@Opacity`` (default 0.5) for Foreground, 1 for label layers.
-    ``colormap`` is a Slicer colour-table name for scalar layers.
+    is 1 for Background, ``Image@Opacity`` (default 0.5) for Foreground, and for label layers
+    the fill opacity :data:`LABEL_FILL_OPACITY` (their outline is opaque). ``colormap`` is a
+    Slicer colour-table name for scalar layers.
     ``segments`` lists the segments of a label layer that ``ROIVisibilityCode`` shows, with their
     colours (hidden ones are absent here and zero in the layer's volume).
     ``window_level`` is ``(window, level)`` or ``None`` (automatic). ``sequence`` is True for a

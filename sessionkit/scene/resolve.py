@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from sessionkit.errors import SegmentationError
 from sessionkit.imaging import Image, Segment, Segmentation
-from sessionkit.scene.model import Scene, SceneLayer, SceneSegment, SceneView, VolumeSource
+from sessionkit.scene.model import LABEL_FILL_OPACITY, Scene, SceneLayer, SceneSegment, SceneView, VolumeSource
 from sessionkit.session.model import LAYOUT_VIEWPORTS, Page, Session, SessionImage
 
 #: ``label_value -> (name, (r, g, b))``: the session colour table in the form readers take.
@@ -134,7 +134,7 @@ def _label_layers(
                 volume_key=key,
                 kind="labelmap",
                 role=image.effective_layer,
-                opacity=1.0,
+                opacity=LABEL_FILL_OPACITY,
                 segments=segments,
                 outline=outline,
             )

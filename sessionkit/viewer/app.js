@@ -41,9 +41,9 @@
   const { chooseWith, confirmWith, watchIdle } = window.sessionkitUi; // dialogs, idle watch (ui.js)
 
 
-  /** Grid cells of each layout, in reading order (positions mirror Slicer's layouts). */
+  /** Grid cells of each layout, in reading order (Slicer's positions; FourUp's 3-D tile goes to Red, app.css). */
   const LAYOUT_CELLS = {
-    FourUp: ["Red", "3D", "Yellow", "Green"],
+    FourUp: ["Red", "Yellow", "Green"],
     TwoOverTwo: ["Red", "Yellow", "Green", "Slice4"],
     OneUpRedSlice: ["Red"],
     SideBySideRedYellow: ["Red", "Yellow"],
@@ -175,6 +175,7 @@
       showBanner("Session complete. Thank you: your answers are saved and locked. You can still look back through the pages.");
     }
     renderQuestions(qs.questions || [], data.answers || {}, Boolean(data.editable));
+    window.sessionkitUi.readOnlyNote(data);
     updateControls();
     if (data.scene && data.scene.page_index !== state.shownPageIndex) {
       showScene(data.scene);
@@ -646,6 +647,7 @@
     const loaded = (await Promise.all(loads)).filter(Boolean);
     if (generation !== state.sceneGeneration) return;
     state.views = loaded;
+    window.sessionkitLegend.pageShown(scene, loaded); // overlay legend, defaults reset (legend.js)
     if (window.sessionkitDrawing) await window.sessionkitDrawing.pageShown(state.current, loaded);
     if (generation !== state.sceneGeneration) return;
     if (scene.link_views && loaded.length > 1) D.linkViews(loaded); // LinkViews="Y"
@@ -683,12 +685,12 @@
     element.dataset.destination = destination;
     const label = document.createElement("div");
     label.className = "viewport-label";
-    label.textContent = destination === "3D" ? "3-D" : destination + (view ? " · " + view.orientation : "");
+    label.textContent = destination + (view ? " · " + view.orientation : "");
     const body = document.createElement("div");
     body.className = "viewport-body";
     element.append(label, body);
     if (!view) {
-      body.appendChild(note(destination === "3D" ? "3-D view not shown" : "No image in this view"));
+      body.appendChild(note("No image in this view"));
       return { element: element, body: body, canvas: null };
     }
     const canvas = document.createElement("canvas");
@@ -715,16 +717,17 @@
       D.configure(nv, view, state.current);
       nv.setRadiologicalConvention(true);
       nv.setSliceType(D.SLICE_TYPE[view.orientation] ?? 0);
-      // Label colour tables must be set before the volume reaches the GPU (saves one upload).
-      const labelTables = {};
+      // Label colour tables set before the GPU upload (saves one); volumes tagged with their layer (legend.js).
+      const layers = {};
       const entries = view.layers.map((layer, i) => {
         const name = i + "-" + layer.volume_key + ".nii.gz";
-        if (layer.kind === "labelmap" && layer.colormap_label) labelTables[name] = layer.colormap_label;
+        layers[name] = layer;
         return D.volumeEntry(layer, name, state.current);
       });
       nv.addEventListener("volumeAddedFromUrl", (event) => {
-        const table = labelTables[event.detail.imageOptions.name];
-        if (table) event.detail.volume.setColormapLabel(table);
+        const layer = layers[event.detail.imageOptions.name];
+        event.detail.volume.skLayer = layer;
+        if (layer && layer.kind === "labelmap" && layer.colormap_label) event.detail.volume.setColormapLabel(layer.colormap_label);
       });
       await nv.loadVolumes(entries);
       if (generation !== state.sceneGeneration) {
@@ -735,6 +738,7 @@
       const background = view.layers[0] || {};
       const shown = { destination: view.destination, orientation: view.orientation, imageId: background.image_id, nv: nv, initial: initial };
       D.frameSlider(shown, cell.body);
+      D.sliceReadout(shown, cell.body);
       D.viewModeControl(shown, cell.element, (mode) => postViewMode(view.destination, mode));
       return shown;
     } catch (err) {
@@ -765,6 +769,7 @@
   function disposeViews() {
     D.stopInteractionLog();
     if (window.sessionkitDrawing) window.sessionkitDrawing.pageLeft();
+    window.sessionkitLegend.pageLeft();
     for (const view of state.views) disposeNiivue(view.nv);
     state.views = [];
   }

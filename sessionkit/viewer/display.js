@@ -1,9 +1,11 @@
 /* sessionkit reader UI: display attributes of a page's viewports (session-format §6, reading-flow §12,
  * §14.4). Loaded before app.js; app.js calls window.sessionkitDisplay.
  *
- * - configure(nv, view, page): before the volumes load: ContourVisibility (Outline: Niivue's
- *   atlasOutline draws label borders at full alpha; the label layer's own tiny opacity hides the interior).
- * - labelOpacity(layer, page): the opacity a label layer is loaded with (0.001 in Outline mode).
+ * - configure(nv, view, page): before the volumes load: Niivue's atlasOutline 1 draws label borders
+ *   opaque in both ContourVisibility modes (clarifications C13: opaque outline).
+ * - labelOpacity(layer, page): the opacity a label layer is loaded with: its fill opacity (0.5, Slicer's
+ *   2-D default) in Fill mode, 0.001 in Outline mode (the interior then does not show, the border does).
+ * - sliceReadout(view, body): "Slice k/N · <axis> <mm> mm (LPS)" in a corner of the viewport.
  * - applyInitialView(nv, view, page): window/level (restored > WindowLevel > automatic), ZoomFactor
  *   and PanOrigin (LPS mm) from the viewport's Background (D7), slice offset (restored > InitialSliceOffset
  *   > volume centre), VolumeSequence frame.
@@ -58,15 +60,17 @@
   function configure(nv, view, page) {
     nv.addColormap("sk_inverted_grey", INVERTED_GREY);
     // Border voxels of label volumes (NIfTI intent 1002) get alpha 1; the interior keeps the layer opacity.
-    nv.opts.atlasOutline = outlineMode(page) ? 1 : 0;
+    nv.opts.atlasOutline = 1;
   }
 
   /**
-   * Outline mode: label layers load nearly transparent, so only the borders (alpha atlasOutline = 1)
-   * show. Not 0: Niivue skips a layer of opacity 0 altogether, borders included (measured).
+   * Fill mode: the layer's fill opacity (0.5 from the scene; the border stays opaque). Outline mode:
+   * nearly transparent, so only the borders (alpha atlasOutline = 1) show. Not 0: Niivue skips a layer
+   * of opacity 0 altogether, borders included (measured). `outline` overrides the page's mode.
    */
-  function labelOpacity(layer, page) {
-    return outlineMode(page) ? OUTLINE_INTERIOR_OPACITY : layer.opacity;
+  function labelOpacity(layer, page, outline) {
+    const asOutline = outline === undefined ? outlineMode(page) : outline;
+    return asOutline ? OUTLINE_INTERIOR_OPACITY : layer.opacity;
   }
 
   /** Niivue loadVolumes entry for one scene layer. */
@@ -196,6 +200,7 @@
     const nv = view.nv;
     nv.setSliceType(mode === "3 Planes" ? nv.sliceTypeMultiplanar : SLICE_TYPE[shownOrientation(view)] ?? 0);
     if (view.modeSelect) view.modeSelect.value = mode;
+    if (view.updateReadout) view.updateReadout();
   }
 
   /** A view-mode chooser in the viewport's title bar; onSwitch(mode) runs just before each switch. */
@@ -219,6 +224,35 @@
     for (const view of views) {
       if ((view.viewingMode || "Default") !== "Default") setViewMode(view, "Default");
     }
+  }
+
+  /**
+   * Slice number and position of a viewport, kept up to date: "Slice k/N · S 12.50 mm". Niivue shows the
+   * background's voxel planes reoriented to the nearest RAS axes; k counts them (1-based) along the
+   * viewport normal from the left, posterior or inferior end (Niivue's frac 0), and the position is the LPS coordinate of that plane's centre along the normal (x sagittal, y
+   * coronal, z axial), labelled by the LPS letter of its positive direction (L, P, S).
+   */
+  function sliceReadout(view, body) {
+    const readout = document.createElement("div");
+    readout.className = "slice-readout";
+    readout.id = "slice-" + view.destination;
+    body.appendChild(readout);
+    const update = () => {
+      const nv = view.nv;
+      const back = nv.volumes[0];
+      if (!back || !back.dimsRAS) return;
+      const axis = NORMAL_AXIS[shownOrientation(view)] ?? 2;
+      const count = back.dimsRAS[axis + 1];
+      const frac = Array.from(nv.scene.crosshairPos).slice(0, 3);
+      const index = Math.min(Math.max(Math.round(frac[axis] * count - 0.5), 0), count - 1);
+      frac[axis] = (index + 0.5) / count; // the centre of the plane shown
+      const ras = nv.frac2mm(frac);
+      const lps = axis === 2 ? ras[2] : -ras[axis];
+      readout.textContent = "Slice " + (index + 1) + "/" + count + " · " + "LPS"[axis] + " " + lps.toFixed(2) + " mm";
+    };
+    view.nv.addEventListener("locationChange", update);
+    update();
+    view.updateReadout = update;
   }
 
   function linkViews(views) {
@@ -410,6 +444,7 @@
     viewState,
     linkViews,
     frameSlider,
+    sliceReadout,
     startInteractionLog,
     leaveInteractionLog,
     stopInteractionLog,

@@ -65,6 +65,7 @@
 
   const $ = (id) => document.getElementById(id);
   const app = () => window.sessionkit.state;
+  const { element } = window.sessionkitUi;
 
   // ---------------------------------------------------------------------------------------------
   // Page life cycle
@@ -534,13 +535,6 @@
 
   // ---------------------------------------------------------------------------------------------
   // Panel
-
-  function element(tag, props, children) {
-    const node = document.createElement(tag);
-    Object.assign(node, props || {});
-    for (const child of children || []) node.append(child);
-    return node;
-  }
 
   function renderPanel() {
     const panel = $("drawing-tools");

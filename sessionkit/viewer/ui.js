@@ -4,6 +4,10 @@
  * - confirmWith(text, okLabel): the same with two answers; resolves true on "ok".
  * - watchIdle(limitMs, onIdle): calls onIdle once per idle period of limitMs() milliseconds without a
  *   key, pointer, wheel or input event (limitMs() of 0: never). Used for the idle-timeout autosave.
+ * - element(tag, props, children): a DOM element with properties and children (the side panels).
+ * - readOnlyNote(data): says why a read-only position is greyed (#readonly-note), hides it otherwise.
+ * - A question outlined as refused (missing or wrong answer) loses the outline as soon as the reader
+ *   answers it; when none is left, the refusal message goes too.
  */
 (function () {
   "use strict";
@@ -41,5 +45,34 @@
     }, 1000);
   }
 
-  window.sessionkitUi = { chooseWith, confirmWith, watchIdle };
+  function element(tag, props, children) {
+    const node = document.createElement(tag);
+    Object.assign(node, props || {});
+    for (const child of children || []) node.append(child);
+    return node;
+  }
+
+  /** Why the answers of the position `data` (a /page answer) cannot be changed (reading-flow §8). */
+  function readOnlyNote(data) {
+    const note = $("readonly-note");
+    if (!note) return;
+    note.hidden = Boolean(data.editable);
+    note.textContent = data.complete
+      ? "Read-only: the session is finished and its answers are locked. You can look back through the pages."
+      : "Read-only: you already completed this page, and this session does not allow changing answers once " +
+        "a page is completed. Use Next to continue.";
+  }
+
+  /** A refused question stops being marked once it is answered (reading-flow §4: the refusal is about it). */
+  function clearRefusal(event) {
+    const box = event.target.closest && event.target.closest(".question.refused");
+    if (!box) return;
+    box.classList.remove("refused");
+    if (!document.querySelector("#questions .question.refused")) $("message").textContent = "";
+  }
+
+  document.addEventListener("input", clearRefusal);
+  document.addEventListener("change", clearRefusal);
+
+  window.sessionkitUi = { chooseWith, confirmWith, watchIdle, element, readOnlyNote };
 })();

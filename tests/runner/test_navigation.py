@@ -206,5 +206,5 @@ def test_repeat_copies_stay_in_their_group_under_randomization(make):
 def test_progress_text(make):
     session = make.session(make.page("P1", descriptor="Chest CT"), make.page("P2", loop=True))
     nav = build_navigation(session, [Instance(1), Instance(2), Instance(2, 1)], None)
-    assert progress_text(session, nav[0], 1, 3) == "P1  Chest CT  33%"
-    assert progress_text(session, nav[2], 3, 3) == "P2-Rep1    100%"
+    assert progress_text(session, nav[0], 1, 3) == "P1  Chest CT  1 of 3"
+    assert progress_text(session, nav[2], 3, 3) == "P2-Rep1    3 of 3"

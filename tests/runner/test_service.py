@@ -85,7 +85,7 @@ def test_current_describes_the_position(study, tmp_path):
     run_id = service.login("alice")["run_id"]
     current = service.current(run_id)
     assert set(current) == CURRENT_KEYS
-    assert current["page_instance"] == "P1" and current["progress_text"] == "P1  Prostate  33%"
+    assert current["page_instance"] == "P1" and current["progress_text"] == "P1  Prostate  1 of 3"
     assert current["answers"] == {"1": ["", ""], "2": [""]}  # InfoBox carries no answer
     qs = current["question_set"]
     assert qs["id"] == "qs-a" and [q["type"] for q in qs["questions"]] == ["Radio", "IntegerValue", "InfoBox"]
