@@ -199,3 +199,30 @@ def require_file(path: str | Path) -> Path:
         what = "is a directory" if file.is_dir() else "does not exist"
         raise ImageReadError(f"{file}: {what}; expected an image file. Check the path and the images root.")
     return file
+
+
+def confine_data_file(data: Path, header: str | Path, root: str | Path | None = None) -> None:
+    """Refuse a file an image header names (``data``) outside ``root`` or that is not a regular file.
+
+    Parameters
+    ----------
+    data : Path
+        The named file, joined to the header's folder (links not yet followed).
+    header : str or Path
+        The header file, for messages.
+    root : str or Path, optional
+        Folder ``data`` must lie in after following links (the images root); ``None``: anywhere.
+
+    Raises
+    ------
+    ImageReadError
+        If ``data`` resolves outside ``root`` (an absolute or ``../`` name, a link), or is a device,
+        FIFO, folder or missing (``/dev/zero`` would be read until memory runs out).
+    """
+    real = data.resolve()
+    if root is not None and not real.is_relative_to(Path(root).resolve()):
+        raise ImageReadError(
+            f"{header}: its data file {data.name!r} lies outside the images root; keep the data file beside its header"
+        )
+    if not real.is_file():
+        raise ImageReadError(f"{header}: its data file {data.name!r} is missing or not a regular file")

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from sessionkit.errors import ImageReadError, SegmentationError
 from sessionkit.geometry import FloatArray, ImageGrid
 from sessionkit.imaging import Segmentation, Volume
-from sessionkit.io._common import grid_from_ijk, ijk_affine, native, require_file
+from sessionkit.io._common import confine_data_file, grid_from_ijk, ijk_affine, native, require_file
 
 NrrdHeader = dict[str, Any]
 
@@ -81,15 +81,8 @@ def check_data_file(header: NrrdHeader, path: str | Path, root: str | Path | Non
         device, FIFO, folder or missing (``data file: /dev/zero`` would be read forever).
     """
     data = nrrd_data_file(header, path)
-    if data is None:
-        return
-    real = data.resolve()
-    if root is not None and not real.is_relative_to(Path(root).resolve()):
-        raise ImageReadError(
-            f"{path}: its data file {data.name!r} lies outside the images root; keep the data file beside its header"
-        )
-    if not real.is_file():
-        raise ImageReadError(f"{path}: its data file {data.name!r} is missing or not a regular file")
+    if data is not None:
+        confine_data_file(data, path, root)
 
 
 def _type_names(code: str, *names: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ from sessionkit.io.dicom_series import (
     read_dicom_series_header,
     sop_class_uid,
 )
-from sessionkit.io.metaimage import is_metaimage, read_metaimage
+from sessionkit.io.metaimage import is_metaimage, metaimage_data_files, read_metaimage
 from sessionkit.io.nifti import read_nifti, read_nifti_header, write_nifti
 from sessionkit.io.nrrd import (
     nrrd_data_file,
@@ -82,9 +82,6 @@ class ImageHeader:
         (from its ``Segment<N>_*`` header fields), and RTSTRUCT, DICOM SEG and SliceOmatic
         ``.tag`` files (which :func:`read_header` reads whole). ``None`` otherwise (a label map's
         segments come from the label values present: :func:`read_image`).
-    data_file : str or None
-        The detached data file a NRRD header names (``data file:``), joined to the header's folder,
-        links not followed; ``None`` for every other file.
     """
 
     path: str
@@ -95,7 +92,6 @@ class ImageHeader:
     frames: int = 1
     frame_of_reference_uid: str | None = None
     segments: tuple[Segment, ...] | None = None
-    data_file: str | None = None
 
 
 def _is_nifti_magic(head: bytes) -> bool:
@@ -219,7 +215,7 @@ def read_image(
         "dicom": read_dicom_series,
         "nrrd": partial(read_nrrd, root=root),
         "nifti": read_nifti,
-        "metaimage": read_metaimage,
+        "metaimage": partial(read_metaimage, root=root),
         "picture": read_picture,
     }
     volume = readers[fmt](file)
@@ -249,6 +245,24 @@ def read_image(
     return volume
 
 
+def header_data_files(path: str | Path) -> tuple[Path, ...]:
+    """Other files an image header names: a detached NRRD's ``data file``, a MetaImage's ``ElementDataFile``.
+
+    Joined to the header's folder, links not followed (callers resolve them against the images
+    root: rule SK803); ``()`` for every other file and for attached data.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing or its header unreadable.
+    """
+    fmt, header = _sniff(path)
+    if header is not None:
+        data = nrrd_data_file(header, path)
+        return () if data is None else (data,)
+    return metaimage_data_files(path) if fmt == "metaimage" else ()
+
+
 def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHeader:
     """Grid, kind, voxel type and frame count of an image file without reading its voxels.
 
@@ -269,7 +283,6 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
     kind: Literal["volume", "segmentation"] = "segmentation" if image_type in _LABEL_TYPES else "volume"
     for_uid: str | None = None
     segments: tuple[Segment, ...] | None = None
-    data_file = None if header is None else nrrd_data_file(header, file)
     if fmt in ("rtstruct", "dicom_seg"):
         # derived objects carry no grid of their own: read them onto their reference
         image = read_image(file, image_type=image_type)
@@ -303,7 +316,6 @@ def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHead
         frames=frames,
         frame_of_reference_uid=for_uid,
         segments=segments,
-        data_file=None if data_file is None else str(data_file),
     )
 
 

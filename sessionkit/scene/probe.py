@@ -22,6 +22,7 @@ from sessionkit.io import ImageHeader, read_header, read_image
 from sessionkit.io.dicom_identity import read_series_instance_uid
 from sessionkit.io.dicom_series import is_dicom
 from sessionkit.io.integrity import check_data_length
+from sessionkit.io.registry import header_data_files
 from sessionkit.io.rtstruct import find_reference
 from sessionkit.session.files import ImageFacts
 from sessionkit.session.model import SessionImage
@@ -97,10 +98,10 @@ def probe_image(path: Path, image: SessionImage) -> ImageFacts:
 def _grid_facts(path: Path, image: SessionImage) -> ImageFacts:
     if image.type not in _GRID_TYPES:
         return ImageFacts()
-    header = read_header(path, image_type=image.type)
-    data_files = () if header.data_file is None else (Path(header.data_file),)
+    data_files = header_data_files(path) if path.is_file() else ()
     if any(not file.resolve().is_file() for file in data_files):
         return ImageFacts(data_files=data_files)  # the files pass reports it; a device is never read
+    header = read_header(path, image_type=image.type)
     check_data_length(path)  # a cut NRRD/NIfTI: SK804 now rather than when a reader opens the page
     return replace(_header_facts(path, image, header), data_files=data_files)
 

@@ -153,7 +153,7 @@ _TABLE: tuple[tuple[str, Severity, str, str, str, str], ...] = (
     ('SK724', 'warning', 'randomization', 'MergeLabelMaps source page lacks EnableSegmentEditor="Y" (nothing to merge)', 'enable drawing on the looped page', 'new'),
     ('SK801', 'error', 'files-on-disk', 'Image file not found under the images root', 'fix the path or the images root', 'V73'),
     ('SK802', 'warning', 'files-on-disk', 'Image file found only with different letter case', 'correct the case', 'new'),
-    ('SK803', 'error', 'files-on-disk', 'Path resolves, through a link, outside the images root, or a detached header (.nhdr) names a data file outside it', 'move the file under the root', 'new'),
+    ('SK803', 'error', 'files-on-disk', 'Path resolves, through a link, outside the images root, or a detached header (.nhdr, .mhd) names a data file outside it', 'move the file under the root', 'new'),
     ('SK804', 'error', 'files-on-disk', 'File unreadable as its Type (decoder error; NRRD or NIfTI data shorter than its header declares, found without decoding; Volume not 2-D/3-D, VolumeSequence not 4-D, Vector not a single grey/RGB slice)', 'convert the file or change Type', 'R1'),
     ('SK805', 'warning', 'files-on-disk', 'LabelMap file has a non-integer voxel type or negative values', 'store label maps as unsigned integers', 'new'),
     ('SK806', 'error', 'files-on-disk', 'DicomRead="Y" but the file is not DICOM, lacks SeriesInstanceUID, or an RTStruct lacks its referenced-series chain', 'point Path at a file of the series', 'R2'),

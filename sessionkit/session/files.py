@@ -58,7 +58,8 @@ class ImageFacts:
     dicom_problem : str or None
         Why a ``DicomRead="Y"`` file is not usable as a DICOM series (missing tag, not DICOM): SK806.
     data_files : tuple of Path
-        Other files the header names (a detached NRRD's ``data file``), links not followed: SK803
+        Other files the header names (a detached NRRD's ``data file``, a MetaImage's
+        ``ElementDataFile``), links not followed: SK803
         when one resolves outside the images root, SK804 when one is not a regular file.
     """
 

@@ -1,4 +1,4 @@
-"""A detached NRRD (``.nhdr``) whose ``data file:`` leaves the images root (issue #11 item 6).
+"""A detached NRRD (``.nhdr``) or MetaImage (``.mhd``) whose data file leaves the images root (issue #11 item 6).
 
 The header lies inside the root; the voxels it names lie outside (``../``, an absolute path) or are a
 device (``/dev/zero``, read forever) or a FIFO. The server, the readers and ``validate`` refuse all of them.
@@ -10,6 +10,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sessionkit.errors import ImageReadError
@@ -94,3 +95,37 @@ def test_validate_and_reader_refuse_a_fifo_inside_the_root(tmp_path: Path) -> No
     assert any(p.code == "SK804" and "not a regular file" in p.message for p in problems)
     with pytest.raises(ImageReadError, match="not a regular file"):
         read_image(header, root=study.images)
+
+
+def _metaimage(study: Study, data_file: str) -> Path:
+    """``images/ct.mhd`` written by SimpleITK (data in ``ct.raw``), its ``ElementDataFile`` set to ``data_file``."""
+    sitk = pytest.importorskip("SimpleITK")
+    header = study.images / "ct.mhd"
+    sitk.WriteImage(sitk.GetImageFromArray(np.zeros((4, 6, 8), np.int16)), str(header))
+    text = header.read_text(encoding="ascii")
+    header.write_text(re.sub(r"ElementDataFile = .*", f"ElementDataFile = {data_file}", text), encoding="ascii")
+    return header
+
+
+@pytest.mark.parametrize("name", ["../secret/leak.raw", "/dev/zero", "LIST\n../secret/leak.raw"])
+def test_a_metaimage_data_file_outside_the_root_is_refused(tmp_path: Path, name: str) -> None:
+    study = Study(tmp_path, "ct.mhd")
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "leak.raw").write_bytes(bytes(2 * 4 * 6 * 8))
+    header = _metaimage(study, name)
+    with pytest.raises(ImageReadError, match=r"outside the images root|not a regular file"):
+        read_image(header, image_type="Volume", root=study.images)
+    problems = check_files(load_session(study.session), study.images, probe_image)
+    assert any(p.code == "SK803" and "data file" in p.message for p in problems), [p.code for p in problems]
+    client = study.client()
+    _, page = login(client)
+    before = files(study.runs)
+    body = assert_json_error(client.get(page["scene"]["volumes"][0]["url"]), 500, "SK901")
+    assert "ct." not in str(body) and "leak" not in str(body)
+    assert files(study.runs) == before
+
+
+def test_a_metaimage_with_its_data_beside_it_still_reads(tmp_path: Path) -> None:
+    study = Study(tmp_path, "ct.mhd")
+    header = _metaimage(study, "ct.raw")
+    assert read_image(header, image_type="Volume", root=study.images).grid.spatial_shape == (4, 6, 8)
