@@ -7,9 +7,10 @@ an organ contour) is sent the two ways Niivue can send it: gzipped NIfTI
 (``saveToUint8Array('x.nii.gz')``, fflate's default level 6) and uncompressed NIfTI
 (``saveImage({isSaveDrawing: true})``). Each save goes through
 :func:`sessionkit.runner.contours.save_drawing` on a real run folder: decode and grid check,
-gzip-1 NRRD encode, atomic write (temp, fsync, rename, fsync folder), annotations.csv row and
-state.json (both fsync'ed). Prints best and median time per step and in total, the ratio to the
-300 ms target, and the bytes on the wire against the saved label map's size.
+gzip-1 NRRD encode, pending file (temp, fsync, rename, fsync folder), annotations.csv row and
+state.json (both fsync'ed), rename into place (fsync folder). Prints best and median time per step
+and in total, the ratio to the 300 ms target, and the bytes on the wire against the saved label map's
+size.
 """
 
 from __future__ import annotations
