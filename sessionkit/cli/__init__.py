@@ -443,7 +443,7 @@ def validate_command(
     from rich.console import Console
 
     from sessionkit.session import ImageProbe, check_session
-    from sessionkit.session.report import format_github, format_json, format_junit, summary_line
+    from sessionkit.session.report import format_github, format_json, format_junit, omitted, summary_line
 
     probe: ImageProbe | None = None
     if not no_files:  # the image readers (nibabel, pydicom, pynrrd…) are imported only to read images
@@ -484,6 +484,8 @@ def validate_command(
             for problem in result.problems:
                 style = "bold red" if problem.is_error else "yellow"
                 console.print(problem.format_text(), style=style, markup=False)
+            for more in omitted(result):
+                console.print(more.format_text(result.file), style="bold", markup=False)
         if not quiet or any(r.problems for r in results):
             console.print(summary_line(results), markup=False)
     codes = {p.code for r in results for p in r.problems}

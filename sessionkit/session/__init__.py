@@ -25,7 +25,7 @@ from sessionkit.session.build import build_session
 from sessionkit.session.codes import DIALECTS, IQ_ERRORS, Dialect
 from sessionkit.session.colors import DEFAULT_COLOR_TABLE, ColorEntry, ColorTable, read_color_table
 from sessionkit.session.files import ImageFacts, ImageProbe, check_files
-from sessionkit.session.findings import Findings
+from sessionkit.session.findings import Findings, ProblemCap
 from sessionkit.session.model import BUTTON_ACTIONS, Session
 from sessionkit.session.parse import DEFAULT_LIMITS, SafetyLimits, parse_session_file
 from sessionkit.session.rules import check_rules
@@ -63,13 +63,17 @@ class ValidationResult:
     session : Session or None
         The model whenever the file parsed (even with schema or rule errors).
     problems : list of Problem
-        Sorted by file, line, column, code.
+        Sorted by file, line, column, code; at most
+        :data:`~sessionkit.session.findings.PROBLEMS_PER_CODE` per code.
+    omitted : dict of str to int
+        Problems found but not listed, per code (the listing of a code stops at the cap).
     """
 
     file: str
     sha256: str = ""
     session: Session | None = None
     problems: list[Problem] = field(default_factory=list)
+    omitted: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -150,19 +154,23 @@ def check_session(
         if doc.root is None or doc.source is None:
             result.problems = sorted(doc.problems, key=Problem.sort_key)
             return result
-        problems = validate_schema(doc.root, doc.source, doc.file)
+        cap = ProblemCap()
+        problems = validate_schema(doc.root, doc.source, doc.file, cap)
         if iq:
-            problems += iq_extension_problems(doc.root, doc.source, doc.file)
+            problems += iq_extension_problems(doc.root, doc.source, doc.file, cap)
         session = build_session(doc.root, doc.source, doc.file, doc.sha256)
-        problems += check_rules(session, doc.source, disabled)
+        problems += check_rules(session, doc.source, disabled, cap)
     if check_files_on_disk:
         source = doc.source
-        problems += check_files(session, images_root, probe, disabled, lambda file: Findings(file, source, disabled))
+        problems += check_files(
+            session, images_root, probe, disabled, lambda file: Findings(file, source, disabled, cap)
+        )
     problems = [p for p in problems if p.is_error or p.code not in disabled]
     if iq:
         problems = [replace(p, severity="error") if p.code in IQ_ERRORS else p for p in problems]
     result.session = session
     result.problems = sorted(problems, key=Problem.sort_key)
+    result.omitted = cap.omitted()
     return result
 
 

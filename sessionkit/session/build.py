@@ -70,9 +70,21 @@ def collapse_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
+#: More attributes than any element of the schema has: read them through XPath (see :func:`_attributes`).
+_MANY_ATTRIBUTES = 64
+
+
 def _attributes(element: etree._Element) -> dict[str, str]:
-    """Attributes of a parsed element as a plain dict (one C-level copy instead of many ``get`` calls)."""
-    return dict(element.items())  # type: ignore[arg-type]
+    """Attributes of a parsed element as a plain dict (one C-level copy instead of many ``get`` calls).
+
+    lxml's ``items()`` looks each value up by name, which is quadratic in the number of attributes
+    (20,000 attributes on one element took seconds); an element with that many is read through the
+    attribute nodes that ``@*`` selects, in one linear pass.
+    """
+    if len(element.attrib) <= _MANY_ATTRIBUTES:
+        return dict(element.items())  # type: ignore[arg-type]
+    nodes = element.xpath("@*")
+    return {str(getattr(node, "attrname", "")): str(node) for node in nodes} if isinstance(nodes, list) else {}
 
 
 _Node = TypeVar("_Node")

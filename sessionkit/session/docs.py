@@ -14,6 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 from sessionkit.session.codes import IQ_ERRORS, RULES, severity
+from sessionkit.session.findings import PROBLEMS_PER_CODE
 from sessionkit.session.model import BUTTON_ACTIONS
 from sessionkit.session.schema import element_specs, schema_path
 
@@ -128,6 +129,14 @@ def render_errors_md(corpus: Path | None = None) -> str:
         " (they cannot be disabled with `--disable` then);",
         "- every sessionkit extension that Image Quizzer's XSD does not define is reported as [SK211](#sk211);",
         "- every other code keeps its severity.",
+        "",
+        "## Long reports",
+        "",
+        f"A file lists at most {PROBLEMS_PER_CODE} problems per code; the rest are counted on one line per code,"
+        " e.g. `study.xml: … and 19,950 more SK202 errors (the first 50 of each code are listed)`, and in the"
+        " summary line. `--format json` gives them per file as"
+        ' `"omitted": [{"code": "SK202", "severity": "error", "count": 19950}]`, `junit` as one testcase'
+        " `SK202 omitted`, `github` and `sarif` as one command or result per code; `ValidationResult.omitted` maps code to count.",
         "",
         "| code | severity | with `--dialect iq` | scope |",
         "|---|---|---|---|",

@@ -8,6 +8,7 @@ source text, and keeps at most one problem per (code, element, attribute, subjec
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from sessionkit.errors import Problem
@@ -37,13 +38,55 @@ def _element_of(location: Location) -> str | None:
     return location.xpath.rsplit("/", 1)[-1].split("[", 1)[0] or None
 
 
+#: Problems listed per code and file; the rest are counted (``… and N more SKxxx problems``).
+PROBLEMS_PER_CODE = 50
+
+
+class ProblemCap:
+    """Counts problems per code across the stages of one file and admits the first ``per_code``.
+
+    A hostile session can hold millions of problems of one kind (every attribute unknown); listing
+    them all costs minutes and gigabytes and helps nobody. Stages ask :meth:`admit` before building
+    a problem (its position and message), so the work past the cap is a counter increment.
+
+    Parameters
+    ----------
+    per_code : int
+        Problems listed per code (default :data:`PROBLEMS_PER_CODE`).
+    """
+
+    def __init__(self, per_code: int = PROBLEMS_PER_CODE) -> None:
+        self.per_code = per_code
+        self.counts: Counter[str] = Counter()
+
+    def admit(self, code: str) -> bool:
+        """Count one problem of ``code``; ``True`` while it is among the first ``per_code``."""
+        self.counts[code] += 1
+        return self.counts[code] <= self.per_code
+
+    def full(self, code: str) -> bool:
+        """``True`` when ``per_code`` problems of ``code`` are already listed."""
+        return self.counts[code] >= self.per_code
+
+    def omitted(self) -> dict[str, int]:
+        """Number of problems found but not listed, per code (codes under the cap absent)."""
+        return {code: n - self.per_code for code, n in sorted(self.counts.items()) if n > self.per_code}
+
+
 class Findings:
     """Problem collector for one session file."""
 
-    def __init__(self, file: str, source: SourceText | None = None, disabled: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        file: str,
+        source: SourceText | None = None,
+        disabled: Iterable[str] = (),
+        cap: ProblemCap | None = None,
+    ) -> None:
         self.file = file
         self.source = source
         self.disabled = frozenset(disabled)
+        self.cap = cap
         self.problems: list[Problem] = []
         self._seen: set[tuple[str, str | None, str | None, str]] = set()
 
@@ -71,6 +114,8 @@ class Findings:
         if key in self._seen:
             return
         self._seen.add(key)
+        if self.cap is not None and not self.cap.admit(code):
+            return
         line = location.line if location else None
         column = location.column if location else None
         if attribute and self.source is not None and location is not None:

@@ -90,6 +90,7 @@ def _problem(
 
 
 _DECL_ENCODING = re.compile(r"^(<\?xml[^>]*?)\s+encoding\s*=\s*[\"'][^\"']*[\"']")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _DECL = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]*)[\"']")
 
 
@@ -126,7 +127,7 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
             expected="UTF-8",
         )
     try:
-        return data[bom:].decode(encoding), None
+        text = data[bom:].decode(encoding)
     except UnicodeDecodeError as exc:
         offset = exc.start + bom
         line = data.count(b"\n", 0, offset) + 1
@@ -142,6 +143,37 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
             found=encoding,
             expected="UTF-8",
         )
+    except (LookupError, UnicodeError) as exc:
+        # A codec that is not a text encoding (rot13, zlib, base64, hex, ...) or one that fails as a
+        # whole (punycode, undefined): the declaration cannot describe an XML document.
+        return None, _problem(
+            "SK103",
+            file,
+            f"encoding '{encoding}' declared in the XML declaration cannot decode the file ({exc})",
+            hint,
+            1,
+            1,
+            found=encoding,
+            expected="UTF-8",
+        )
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        # UTF-7 and the escape codecs can produce lone surrogates, which are not XML characters.
+        offset = surrogate.start()
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        return None, _problem(
+            "SK103",
+            file,
+            f"decoding as '{encoding}' gives the lone surrogate U+{ord(surrogate.group()):04X} at line {line}, "
+            f"column {column}, which is not an XML character",
+            hint,
+            line,
+            column,
+            found=encoding,
+            expected="UTF-8",
+        )
+    return text, None
 
 
 def _find_doctype(text: str) -> int | None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Protocol
 from xml.sax.saxutils import escape, quoteattr
 
 from sessionkit.errors import Problem
+from sessionkit.session.findings import PROBLEMS_PER_CODE
 
 FORMATS = ("text", "json", "junit", "github")
 
@@ -37,6 +39,37 @@ class FileReport(Protocol):
         """Problems sorted by file, line, column, code."""
         ...
 
+    @property
+    def omitted(self) -> dict[str, int]:
+        """Problems found but not listed, per code."""
+        ...
+
+
+@dataclass(frozen=True)
+class Omitted:
+    """Problems of one code that a file's report counts but does not list."""
+
+    code: str
+    severity: str
+    count: int
+
+    def format_text(self, file: str) -> str:
+        """``file: … and 19,950 more SK202 errors (the first 50 of each code are listed)``."""
+        noun = self.severity + ("s" if self.count != 1 else "")
+        listed = f"the first {PROBLEMS_PER_CODE} of each code are listed"
+        return f"{file}: … and {self.count:,} more {self.code} {noun} ({listed})"
+
+
+def omitted(report: FileReport) -> list[Omitted]:
+    """The unlisted problems of a report, per code, with the severity of the listed ones.
+
+    A code none of whose problems is listed (a filtered report, e.g. ``--quiet``) is left out.
+    """
+    severities = {p.code: p.severity for p in report.problems}
+    return [
+        Omitted(code, severities[code], count) for code, count in report.omitted.items() if code in severities
+    ]
+
 
 def tool_version() -> str:
     """Installed sessionkit version ("0+unknown" when not installed)."""
@@ -50,6 +83,12 @@ def counts(reports: Sequence[FileReport]) -> tuple[int, int]:
     """(errors, warnings) over all files."""
     errors = sum(1 for r in reports for p in r.problems if p.is_error)
     warnings = sum(1 for r in reports for p in r.problems if not p.is_error)
+    for report in reports:
+        for more in omitted(report):
+            if more.severity == "error":
+                errors += more.count
+            else:
+                warnings += more.count
     return errors, warnings
 
 
@@ -64,8 +103,12 @@ def summary_line(reports: Sequence[FileReport]) -> str:
 
 
 def format_text(reports: Sequence[FileReport]) -> list[str]:
-    """One ``file:line:col: CODE severity: message (hint)`` line per problem (no summary)."""
-    return [problem.format_text() for report in reports for problem in report.problems]
+    """One ``file:line:col: CODE severity: message (hint)`` line per problem, then one per omitted code."""
+    lines: list[str] = []
+    for report in reports:
+        lines += [problem.format_text() for problem in report.problems]
+        lines += [more.format_text(report.file) for more in omitted(report)]
+    return lines
 
 
 def _json_safe(value: object) -> object:
@@ -86,7 +129,12 @@ def format_json(reports: Sequence[FileReport]) -> str:
         "tool": "sessionkit",
         "version": tool_version(),
         "files": [
-            {"path": r.file, "sha256": r.sha256 or None, "problems": [_json_safe(p.to_dict()) for p in r.problems]}
+            {
+                "path": r.file,
+                "sha256": r.sha256 or None,
+                "problems": [_json_safe(p.to_dict()) for p in r.problems],
+                "omitted": [{"code": m.code, "severity": m.severity, "count": m.count} for m in omitted(r)],
+            }
             for r in reports
         ],
         "summary": {"errors": errors, "warnings": warnings},
@@ -111,6 +159,18 @@ def format_junit(reports: Sequence[FileReport], warnings_as_errors: bool = False
                 cases.append(
                     f"    {head}>\n      <failure type={quoteattr(problem.code)} "
                     f"message={quoteattr(problem.message)}>{text}</failure>\n    </testcase>"
+                )
+            else:
+                cases.append(f"    {head}>\n      <system-out>{text}</system-out>\n    </testcase>")
+        for more in omitted(report):
+            head = f"<testcase classname=\"sessionkit.file\" name={quoteattr(more.code + ' omitted')}"
+            line = more.format_text(report.file)
+            text = escape(line)
+            if more.severity == "error" or warnings_as_errors:
+                failures += 1
+                cases.append(
+                    f"    {head}>\n      <failure type={quoteattr(more.code)} message={quoteattr(line)}>"
+                    f"{text}</failure>\n    </testcase>"
                 )
             else:
                 cases.append(f"    {head}>\n      <system-out>{text}</system-out>\n    </testcase>")
@@ -152,5 +212,10 @@ def format_github(reports: Sequence[FileReport]) -> list[str]:
             lines.append(
                 f"::{problem.severity} {','.join(properties)}::"
                 f"{_escape_data(problem.message + ' (' + problem.hint + ')')}"
+            )
+        for more in omitted(report):
+            lines.append(
+                f"::{more.severity} file={_escape_property(report.file)},title={_escape_property(more.code)}::"
+                f"{_escape_data(more.format_text(report.file))}"
             )
     return lines

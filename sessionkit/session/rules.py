@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from sessionkit.errors import Problem
-from sessionkit.session.findings import Findings, page_name, where
+from sessionkit.session.findings import Findings, ProblemCap, page_name, where
 from sessionkit.session.model import LABEL_IMAGE_TYPES, LAYOUT_VIEWPORTS, Location, Page, Session, SessionImage
 from sessionkit.session.rules_image import check_image
 from sessionkit.session.rules_order import check_order
@@ -470,7 +470,9 @@ def _collision_rules(session: Session, groups: list[int], out: Findings) -> None
             images.setdefault(key, image)
 
 
-def check_rules(session: Session, source: SourceText | None = None, disabled: Iterable[str] = ()) -> list[Problem]:
+def check_rules(
+    session: Session, source: SourceText | None = None, disabled: Iterable[str] = (), cap: ProblemCap | None = None
+) -> list[Problem]:
     """Run every semantic rule (SK3xx–SK7xx) on a session model.
 
     Parameters
@@ -481,13 +483,15 @@ def check_rules(session: Session, source: SourceText | None = None, disabled: It
         Document text, used to point at attributes (line/column) instead of their element.
     disabled : iterable of str
         Warning codes to suppress (``--disable``); errors cannot be disabled.
+    cap : ProblemCap, optional
+        Per-code listing cap shared with the other stages of the file.
 
     Returns
     -------
     list of Problem
         In rule-table order per element; callers sort by file, line, column, code.
     """
-    out = Findings(session.file, source, disabled)
+    out = Findings(session.file, source, disabled, cap)
     _session_rules(session, out)
     groups = session.effective_page_groups()
     for page in session.pages:

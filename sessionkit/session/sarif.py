@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sessionkit.session.codes import RULES
-from sessionkit.session.report import FileReport, tool_version
+from sessionkit.session.report import FileReport, omitted, tool_version
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -67,6 +67,16 @@ def format_sarif(reports: Sequence[FileReport]) -> str:
             if problem.xpath:
                 result["locations"][0]["logicalLocations"] = [{"fullyQualifiedName": problem.xpath, "kind": "element"}]
             results.append(result)
+        for more in omitted(report):
+            results.append(
+                {
+                    "ruleId": more.code,
+                    "ruleIndex": index[more.code],
+                    "level": more.severity,
+                    "message": {"text": more.format_text(report.file)},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": report.file.replace("\\", "/")}}}],
+                }
+            )
     log = {
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,

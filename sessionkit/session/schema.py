@@ -10,6 +10,7 @@ Image, one ``RandomizedPageGroupIndices`` after the last Page) are checked here 
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import importlib.resources
@@ -21,6 +22,7 @@ from lxml import etree
 
 from sessionkit.errors import Problem
 from sessionkit.session.codes import IQ_UNKNOWN, RULES
+from sessionkit.session.findings import ProblemCap
 from sessionkit.session.source import SourceText, sourceline
 
 _XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -137,26 +139,92 @@ def schema_problem(exc: Exception) -> Problem:
     )
 
 
-def describe(element: etree._Element) -> str:
-    """Human name of an element with its ancestors, e.g. ``page 3 'PatientB' image 2 'T2'``."""
-    parts: list[str] = []
-    node: etree._Element | None = element
-    while node is not None:
-        tag = node.tag if isinstance(node.tag, str) else ""
-        parent = node.getparent()
-        index = 1 + sum(1 for s in node.itersiblings(preceding=True) if s.tag == tag) if parent is not None else 1
-        if tag == "Page":
-            parts.append(f"page {index} '{node.get('ID', '')}'")
-        elif tag == "Image":
-            parts.append(f"image {index} '{node.get('ID', '')}'")
-        elif tag == "QuestionSet":
-            parts.append(f"question-set {index}")
-        elif tag == "Question":
-            parts.append(f"question {index} '{node.get('Descriptor', '')}'")
-        elif tag == "Option":
-            parts.append(f"option {index}")
-        node = parent
-    return " ".join(reversed(parts))
+class _Tree:
+    """Positional XPaths of one document and lookups by them, without quadratic sibling scans.
+
+    lxml's ``getpath`` and XPath steps such as ``Page[49999]`` count siblings on every call, so
+    reporting one problem on each of 50,000 pages took minutes. Here the children of a parent are
+    grouped by name once, the first time a path through that parent is asked for.
+    """
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        self._groups: dict[etree._Element, dict[str, list[etree._Element]]] = {}
+        self._index: dict[etree._Element, int] = {}
+
+    def _children(self, parent: etree._Element) -> dict[str, list[etree._Element]]:
+        groups = self._groups.get(parent)
+        if groups is None:
+            groups = {}
+            for child in parent.iterchildren(etree.Element):
+                same = groups.setdefault(str(child.tag), [])
+                same.append(child)
+                self._index[child] = len(same)
+            self._groups[parent] = groups
+        return groups
+
+    def index(self, element: etree._Element) -> tuple[int, int]:
+        """(1-based index among the siblings of the same name, number of such siblings)."""
+        parent = element.getparent()
+        if parent is None:
+            return 1, 1
+        same = self._children(parent)[str(element.tag)]
+        return self._index[element], len(same)
+
+    def path(self, element: etree._Element) -> str:
+        """lxml's ``getpath`` of an element (``Page`` alone, ``Page[3]`` among several)."""
+        steps: list[str] = []
+        for node in (element, *element.iterancestors()):
+            tag = node.tag
+            if not isinstance(tag, str) or tag.startswith("{"):
+                return str(self.root.getroottree().getpath(element))  # namespaced: lxml's prefixes
+            number, count = self.index(node)
+            steps.append(f"{tag}[{number}]" if count > 1 else tag)
+        return "/" + "/".join(reversed(steps))
+
+    def element_at(self, path: str | None) -> etree._Element | None:
+        """The element at a positional path from libxml2 or :meth:`path`, else ``None``."""
+        if not path:
+            return None
+        steps = path.split("/")[1:]
+        if not steps or steps[0] != self.root.tag:
+            return None
+        node = self.root
+        for step in steps[1:]:
+            name, _, number = step.partition("[")
+            if ":" in name or name == "*":
+                return self._xpath(path)
+            same = self._children(node).get(name)
+            position = int(number.rstrip("]")) if number else 1
+            if not same or position > len(same):
+                return None
+            node = same[position - 1]
+        return node
+
+    def _xpath(self, path: str) -> etree._Element | None:
+        try:
+            found = self.root.getroottree().xpath(path)
+        except etree.XPathError:
+            return None
+        return found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
+
+    def describe(self, element: etree._Element) -> str:
+        """Human name of an element with its ancestors, e.g. ``page 3 'PatientB' image 2 'T2'``."""
+        parts: list[str] = []
+        for node in (element, *element.iterancestors()):
+            tag = node.tag
+            index = self.index(node)[0]
+            if tag == "Page":
+                parts.append(f"page {index} '{node.get('ID', '')}'")
+            elif tag == "Image":
+                parts.append(f"image {index} '{node.get('ID', '')}'")
+            elif tag == "QuestionSet":
+                parts.append(f"question-set {index}")
+            elif tag == "Question":
+                parts.append(f"question {index} '{node.get('Descriptor', '')}'")
+            elif tag == "Option":
+                parts.append(f"option {index}")
+        return " ".join(reversed(parts))
 
 
 def _closest(name: str, candidates: tuple[str, ...]) -> str | None:
@@ -176,25 +244,44 @@ _TYPE = re.compile(r"type '([^']+)'")
 _EXPECTED = re.compile(r"Expected is (?:one of )?\( ([^)]*) \)")
 
 
+#: libxml2 error kinds that always map to one code (checked against the cap before any parsing).
+_KIND_CODES = {
+    "SCHEMAV_CVC_COMPLEX_TYPE_3_2_1": "SK202",
+    "SCHEMAV_CVC_COMPLEX_TYPE_4": "SK205",
+    "SCHEMAV_CVC_ENUMERATION_VALID": "SK206",
+    "SCHEMAV_CVC_LENGTH_VALID": "SK208",
+    "SCHEMAV_CVC_MAXINCLUSIVE_VALID": "SK209",
+    "SCHEMAV_CVC_MININCLUSIVE_VALID": "SK209",
+}
+
+
 class _Mapper:
     """Turns libxml2 schema errors into Problems for one document."""
 
-    def __init__(self, root: etree._Element, source: SourceText, file: str, specs: dict[str, ElementSpec]) -> None:
+    def __init__(
+        self,
+        root: etree._Element,
+        source: SourceText,
+        file: str,
+        specs: dict[str, ElementSpec],
+        cap: ProblemCap | None = None,
+    ) -> None:
         self.root = root
+        self.tree = _Tree(root)
         self.source = source
         self.file = file
         self.specs = specs
+        self.cap = cap or ProblemCap()
         self.seen: set[tuple[str, str, str | None]] = set()
+        self.covered: set[tuple[str, str | None]] = set()  # (path, attribute) with an SK208/SK209
         self.problems: list[Problem] = []
 
-    def element_at(self, path: str | None) -> etree._Element | None:
-        if not path:
-            return None
-        try:
-            found = self.root.getroottree().xpath(path)
-        except etree.XPathError:
-            return None
-        return found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
+    def past_cap(self, code: str) -> bool:
+        """``True`` (and the problem counted) when ``code`` already has its share of listed problems."""
+        if not self.cap.full(code):
+            return False
+        self.cap.admit(code)
+        return True
 
     def add(
         self,
@@ -208,25 +295,26 @@ class _Mapper:
         expected: object = None,
     ) -> None:
         key = (code, path or "", attribute)
-        if key in self.seen:
+        if key in self.seen or self.past_cap(code):
             return
         self.seen.add(key)
+        self.cap.admit(code)
+        if code in ("SK208", "SK209"):
+            self.covered.add((path or "", attribute))
         line: int | None = None
         column: int | None = None
         name = element.tag if element is not None and isinstance(element.tag, str) else None
         if element is not None and name is not None:
-            if attribute:
-                line, column = self.source.attribute_position(name, sourceline(element), attribute)
-            else:
+            line, column = self.source.xpath_position(path) if path else (None, None)
+            if line is None:
                 line, column = self.source.element_position(name, sourceline(element))
-        where = describe(element) if element is not None else ""
+            if attribute:
+                line, column = self.source.attribute_in_tag(line, column, attribute)
+        where = self.tree.describe(element) if element is not None else ""
         subject = f"{where}: " if where else ""
         page = element if element is not None else None
         while page is not None and page.tag != "Page":
             page = page.getparent()
-        page_index = None
-        if page is not None:
-            page_index = 1 + sum(1 for s in page.itersiblings(preceding=True) if s.tag == "Page")
         self.problems.append(
             Problem(
                 code=code,
@@ -238,7 +326,7 @@ class _Mapper:
                 column=column,
                 xpath=path,
                 scope="any",
-                page_index=page_index,
+                page_index=self.tree.index(page)[0] if page is not None else None,
                 page_id=page.get("ID") if page is not None else None,
                 element=name,
                 attribute=attribute,
@@ -248,11 +336,13 @@ class _Mapper:
             )
         )
 
-    def map(self, entry: etree._LogEntry) -> None:
-        message = entry.message
+    def map(self, entry: etree._LogEntry, path: str | None) -> None:
+        """Map one libxml2 error about the element at ``path`` (its path in the whole document)."""
         kind = entry.type_name
-        path = entry.path
-        element = self.element_at(path)
+        if kind in _KIND_CODES and self.past_cap(_KIND_CODES[kind]):
+            return  # counted only: no lookup, no message parsing
+        message = entry.message
+        element = self.tree.element_at(path)
         name = element.tag if element is not None and isinstance(element.tag, str) else "?"
         attr_match = _ATTR.search(message)
         attribute = attr_match.group(1) if attr_match else None
@@ -336,6 +426,8 @@ class _Mapper:
             self.add("SK201", element, path, attribute, message, "fix the element so it matches the session schema")
 
     def unknown_attribute(self, element: etree._Element | None, path: str | None, name: str, attribute: str) -> None:
+        if self.past_cap("SK202"):
+            return  # skip the closest-name search: 10⁶ unknown attributes must not cost 10⁶ of them
         allowed = self.specs.get(name, ElementSpec((), ())).attributes
         close = _closest(attribute, allowed)
         home = ATTRIBUTE_HOMES.get(attribute)
@@ -388,6 +480,8 @@ class _Mapper:
                 expected=expected,
             )
             return
+        if self.past_cap("SK201"):
+            return
         close = _closest(name, allowed)
         self.add(
             "SK201",
@@ -412,7 +506,7 @@ class _Mapper:
         value: str | None,
         message: str,
     ) -> None:
-        if any(k[0] in ("SK208", "SK209") and k[1] == (path or "") and k[2] == attribute for k in self.seen):
+        if (path or "", attribute) in self.covered:
             return  # the list-length or range error already covers this value
         type_match = _TYPE.search(message)
         type_name = type_match.group(1) if type_match else "?"
@@ -480,7 +574,7 @@ def _cardinality(mapper: _Mapper, root: etree._Element) -> None:
     # One libxml2 query finds the irregular images; Python looks only at those.
     for image in _elements(root, _IRREGULAR_IMAGES):
         tags = [child.tag for child in image]
-        path = image.getroottree().getpath(image)
+        path = mapper.tree.path(image)
         if "Path" not in tags:
             mapper.add(
                 "SK203",
@@ -497,7 +591,7 @@ def _cardinality(mapper: _Mapper, root: etree._Element) -> None:
                 mapper.add(
                     "SK204",
                     extra,
-                    extra.getroottree().getpath(extra),
+                    mapper.tree.path(extra),
                     None,
                     f"<Image> has more than one <{tag}> (at most 1 allowed)",
                     "delete the extra element",
@@ -512,7 +606,7 @@ def _cardinality(mapper: _Mapper, root: etree._Element) -> None:
             mapper.add(
                 "SK204",
                 element,
-                element.getroottree().getpath(element),
+                mapper.tree.path(element),
                 None,
                 "<RandomizedPageGroupIndices> must appear once, after the last <Page>",
                 "move it after the last Page or delete the repeated element",
@@ -520,8 +614,58 @@ def _cardinality(mapper: _Mapper, root: etree._Element) -> None:
             )
 
 
-def validate_schema(root: etree._Element, source: SourceText, file: str) -> list[Problem]:
+def page_stand_in(parent: etree._Element) -> etree._Element:
+    """Append the smallest valid ``Page`` (``ID`` and an empty ``QuestionSet``) to ``parent``.
+
+    A stand-in that raised errors of its own would bring back the cost that validating pages one
+    by one avoids (every error on a child of the root counts all the root's children).
+    """
+    page = etree.SubElement(parent, "Page", ID="stand-in")
+    etree.SubElement(page, "QuestionSet")
+    return page
+
+
+def _session_shell(root: etree._Element, allowed: tuple[str, ...]) -> etree._Element:
+    """A copy of the ``Session`` element whose ``Page`` children are stand-ins (:func:`page_stand_in`).
+
+    Validating it checks the root's attributes, text and the order of its children; each Page is
+    validated on its own (:func:`validate_schema`). Children the root allows other than Page are
+    copied whole (they are small), unknown ones as empty elements of the same name.
+    """
+    shell = etree.Element(root.tag, nsmap=root.nsmap)  # type: ignore[arg-type]  # lxml takes a None prefix
+    shell.attrib.update(root.attrib)
+    shell.text = root.text
+    last: etree._Element | None = None
+    for child in root:
+        if not isinstance(child.tag, str):  # a comment or processing instruction: keep its tail text
+            if child.tail:
+                if last is None:
+                    shell.text = (shell.text or "") + child.tail
+                else:
+                    last.tail = (last.tail or "") + child.tail
+            continue
+        if child.tag != "Page" and child.tag in allowed:
+            last = copy.deepcopy(child)
+            shell.append(last)
+        elif child.tag == "Page":
+            last = page_stand_in(shell)
+        else:
+            last = etree.SubElement(shell, child.tag, nsmap=child.nsmap)  # type: ignore[arg-type]
+        last.tail = child.tail
+    return shell
+
+
+def validate_schema(
+    root: etree._Element, source: SourceText, file: str, cap: ProblemCap | None = None
+) -> list[Problem]:
     """Check a parsed session against ``session.xsd``.
+
+    Each ``Page`` is validated as a document of its own (the schema declares Page globally and
+    has no identity constraints across pages), then the root with stand-ins for its pages:
+    libxml2 names every error by a positional path that counts the element's siblings, so one
+    validation of 50,000 erroneous pages would count 50,000 siblings 50,000 times.
+    Errors of the root's other children still count its children: many erroneous
+    ``RandomizedPageGroupIndices`` elements remain quadratic (each is also an SK204).
 
     Parameters
     ----------
@@ -531,6 +675,8 @@ def validate_schema(root: etree._Element, source: SourceText, file: str) -> list
         Decoded text for positions.
     file : str
         Name used in problems.
+    cap : ProblemCap, optional
+        Per-code listing cap shared with the other stages of the file.
 
     Returns
     -------
@@ -541,15 +687,29 @@ def validate_schema(root: etree._Element, source: SourceText, file: str) -> list
         loaded = load_schema()
     except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
         return [schema_problem(exc)]
-    mapper = _Mapper(root, source, file, loaded.elements)
-    if not loaded.schema.validate(root):
-        for entry in iter(loaded.schema.error_log):  # type: ignore[call-overload]
-            mapper.map(entry)
+    mapper = _Mapper(root, source, file, loaded.elements, cap)
+    schema = loaded.schema
+    pages = [child for child in root if child.tag == "Page"]
+    for number, page in enumerate(pages, start=1):
+        prefix = f"/{root.tag}/Page[{number}]" if len(pages) > 1 else f"/{root.tag}/Page"
+        if not schema.validate(page):
+            for entry in iter(schema.error_log):  # type: ignore[call-overload]
+                path = entry.path
+                mapper.map(entry, prefix + path[len("/Page") :] if path and path.startswith("/Page") else None)
+    shell = _session_shell(root, loaded.elements.get("Session", ElementSpec((), ())).children)
+    if not schema.validate(shell):
+        for entry in iter(schema.error_log):  # type: ignore[call-overload]
+            steps = (entry.path or "").split("/")
+            if len(steps) > 2 and steps[2].partition("[")[0] == "Page" and "is not expected" not in entry.message:
+                continue  # the stand-in's own content and attributes: reported by the Page's validation
+            mapper.map(entry, entry.path)
     _cardinality(mapper, root)
     return mapper.problems
 
 
-def iq_extension_problems(root: etree._Element, source: SourceText, file: str) -> list[Problem]:
+def iq_extension_problems(
+    root: etree._Element, source: SourceText, file: str, cap: ProblemCap | None = None
+) -> list[Problem]:
     """SK211 for every sessionkit extension of :data:`~sessionkit.session.codes.IQ_UNKNOWN` in a session.
 
     Parameters
@@ -560,6 +720,8 @@ def iq_extension_problems(root: etree._Element, source: SourceText, file: str) -
         Decoded text for positions.
     file : str
         Name used in problems.
+    cap : ProblemCap, optional
+        Per-code listing cap shared with the other stages of the file.
 
     Returns
     -------
@@ -567,7 +729,7 @@ def iq_extension_problems(root: etree._Element, source: SourceText, file: str) -
         One error per extension element or attribute, at its position (Image Quizzer 3.4.3's XSD
         rejects these names, so IQ refuses the file).
     """
-    mapper = _Mapper(root, source, file, {})
+    mapper = _Mapper(root, source, file, {}, cap)
     for name, attribute in IQ_UNKNOWN:
         for element in root.iter(name):
             if attribute is not None and attribute not in element.attrib:
@@ -576,7 +738,7 @@ def iq_extension_problems(root: etree._Element, source: SourceText, file: str) -
             mapper.add(
                 "SK211",
                 element,
-                element.getroottree().getpath(element),
+                mapper.tree.path(element),
                 attribute,
                 f"{what} is a sessionkit extension; Image Quizzer 3.4.3's XSD does not define it",
                 RULES["SK211"].hint,

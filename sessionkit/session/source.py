@@ -23,6 +23,11 @@ _MARKUP = re.compile(
     re.DOTALL,
 )
 
+#: A start tag at a given offset; group 1 spans its attributes.
+_START_TAG = re.compile(r"<[^\s/>!?]+((?:[^>\"'/]++|\"[^\"]*+\"|'[^']*+'|/(?!>))*+)/?>")
+#: One ``name = "value"`` pair inside a start tag; group 1 is the name.
+_ATTRIBUTE = re.compile(r"([^\s=/>\"']+)\s*=\s*(?:\"[^\"]*\"|'[^']*')")
+
 
 @dataclass
 class SourceText:
@@ -37,6 +42,7 @@ class SourceText:
     text: str
     _starts: list[int] = field(init=False, repr=False)
     _xpaths: dict[str, int] | None = field(default=None, init=False, repr=False)
+    _attributes: dict[int, dict[str, int]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._starts = [0] + [m.end() for m in _NEWLINE.finditer(self.text)]
@@ -111,24 +117,31 @@ class SourceText:
         offset = self.tag_offset(tag, end_line)
         if offset is None:
             return end_line, None
-        close = self.text.find(">", offset)
-        pattern = re.compile(r"\s" + re.escape(attribute) + r"\s*=")
-        match = pattern.search(self.text, offset, close if close >= 0 else len(self.text))
-        if match is None:
-            return self.offset_to_line_col(offset)
-        return self.offset_to_line_col(match.start() + 1)
+        return self.offset_to_line_col(self._attribute_offset(offset, attribute))
 
     def attribute_in_tag(self, line: int | None, column: int | None, attribute: str) -> tuple[int | None, int | None]:
         """(line, column) of ``attribute=`` in the start tag beginning at (line, column)."""
         if line is None or column is None or line > len(self._starts):
             return line, column
         offset = self._starts[line - 1] + column - 1
-        close = self.text.find(">", offset)
-        pattern = re.compile(r"\s" + re.escape(attribute) + r"\s*=")
-        match = pattern.search(self.text, offset, close if close >= 0 else len(self.text))
-        if match is None:
-            return line, column
-        return self.offset_to_line_col(match.start() + 1)
+        found = self._attribute_offset(offset, attribute)
+        return (line, column) if found == offset else self.offset_to_line_col(found)
+
+    def _attribute_offset(self, tag_start: int, attribute: str) -> int:
+        """Offset of ``attribute`` in the start tag at ``tag_start``, else ``tag_start``.
+
+        The attributes of a start tag are indexed in one scan the first time one of them is asked
+        for, so reporting every one of 100,000 attributes of one tag stays linear.
+        """
+        index = self._attributes.get(tag_start)
+        if index is None:
+            index = {}
+            tag = _START_TAG.match(self.text, tag_start)
+            if tag is not None:
+                for match in _ATTRIBUTE.finditer(self.text, tag.start(1), tag.end(1)):
+                    index.setdefault(match.group(1), match.start(1))
+            self._attributes[tag_start] = index
+        return index.get(attribute, tag_start)
 
 
 def sourceline(element: object) -> int | None:
