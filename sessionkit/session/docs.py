@@ -136,7 +136,8 @@ def render_errors_md(corpus: Path | None = None) -> str:
         " e.g. `study.xml: … and 19,950 more SK202 errors (the first 50 of each code are listed)`, and in the"
         " summary line. `--format json` gives them per file as"
         ' `"omitted": [{"code": "SK202", "severity": "error", "count": 19950}]`, `junit` as one testcase'
-        " `SK202 omitted`, `github` and `sarif` as one command or result per code; `ValidationResult.omitted` maps code to count.",
+        " `SK202 omitted`, `github` and `sarif` as one command or result per code;"
+        " `ValidationResult.omitted` maps code to count.",
         "",
         "| code | severity | with `--dialect iq` | scope |",
         "|---|---|---|---|",
