@@ -221,3 +221,15 @@ def test_one_row_per_case_and_modality(tmp_path: Path) -> None:
                         "<QuestionSet/></Page>", encoding="utf-8")  # fmt: skip
     with pytest.raises(SessionError, match=r"case 2 \(case 'c1'\): page ID 'c1' was already written for case 1"):
         render_session(rows, template)
+
+
+def test_literal_braces_and_escaping(tmp_path: Path) -> None:
+    """``{{``/``}}`` write braces; values with XML specials are escaped and read back unchanged."""
+    template = tmp_path / "page.xml"
+    template.write_text('<Page ID="{case_id}"><QuestionSet ID="q" Descriptor="{{not a column}} {note}"/></Page>',
+                        encoding="utf-8")  # fmt: skip
+    rendered = render_session([{"case_id": "c1", "note": "a<b & \"c\" 'd'"}], template)
+    study = tmp_path / "s.xml"
+    study.write_text(rendered.text, encoding="utf-8")
+    session = load_session(study, strict=False)
+    assert session.pages[0].question_sets[0].descriptor == "{not a column} a<b & \"c\" 'd'"

@@ -165,3 +165,19 @@ def test_fmt_warns_when_runs_exist(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "runs")
     session.write_text(IQ_STYLE, encoding="utf-8")
     assert "SK908" not in _fmt(str(session), "--runs", str(tmp_path / "runs"))[1]
+
+
+def test_session_meaning_sees_every_change(tmp_path: Path) -> None:
+    """The comparison the tests and fmt's own guard rely on is not blind: a changed label, path
+    or attribute value gives a different meaning; layout alone does not."""
+    base = tmp_path / "a.xml"
+    base.write_text(CANONICAL, encoding="utf-8")
+    reference = check_session(base, check_files_on_disk=False).session
+    for old, new in (("<Option>No</Option>", "<Option>Nope</Option>"), ("images\\a.nrrd", "images\\b.nrrd"),
+                     ('PageGroup="1"', 'PageGroup="2"'), ("<Layer>Background</Layer>", "")):  # fmt: skip
+        changed = tmp_path / "b.xml"
+        changed.write_text(CANONICAL.replace(old, new), encoding="utf-8")
+        assert session_meaning(check_session(changed, check_files_on_disk=False).session) != session_meaning(reference)
+    relaid = tmp_path / "c.xml"
+    relaid.write_text(IQ_STYLE, encoding="utf-8")
+    assert session_meaning(check_session(relaid, check_files_on_disk=False).session) == session_meaning(reference)
