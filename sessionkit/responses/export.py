@@ -70,12 +70,17 @@ def find_runs(path: Path) -> list[Path]:
         When no run folder is found.
     """
     path = Path(path)
-    if (path / ".sessionkit" / "state.json").is_file():
+    if _is_run(path):
         return [path]
-    runs = sorted(p.parent.parent for p in path.glob("*/*/.sessionkit/state.json"))
+    runs = sorted(p.parent for p in path.glob("*/*/.sessionkit") if _is_run(p.parent))
     if not runs:
-        raise ResponseLogError(f"No run folder (…/.sessionkit/state.json) under {path}")
+        raise ResponseLogError(f"No run folder (…/.sessionkit/ with state.json or its logs) under {path}")
     return runs
+
+
+def _is_run(folder: Path) -> bool:
+    """A run folder: its ``.sessionkit/`` has a state (current or kept) or a log (a lost state.json counts)."""
+    return RunFolder(RunPaths(folder.parent.parent, folder.parent.name, folder.name)).exists()
 
 
 def read_run(run_dir: Path) -> RunRecord:

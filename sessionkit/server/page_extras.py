@@ -44,6 +44,7 @@ from starlette.routing import Route
 from sessionkit.errors import ImageReadError, RequestError
 from sessionkit.geometry import ImageGrid
 from sessionkit.io.web_picture import BROWSER_PICTURES, CONVERTED_PICTURES, read_web_picture
+from sessionkit.responses.csvlog import mkdir_durable
 from sessionkit.responses.interaction_log import ViewSample, append_interaction_rows, transition_row, view_rows
 from sessionkit.runner.answers import button_stem
 from sessionkit.scene import ImageCache, Scene
@@ -182,7 +183,7 @@ async def interaction(request: Request) -> Response:
         rows = view_rows(int(uptime), now, page.effective_layout, samples)
 
     def write() -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        mkdir_durable(folder)  # the page folder survives a crash with its log
         append_interaction_rows(folder, rows)
 
     await run_in_threadpool(write)

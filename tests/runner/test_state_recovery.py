@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sessionkit.responses.csvlog import RESPONSE_COLUMNS, read_rows
-from sessionkit.responses.export import read_run
+from sessionkit.responses.export import find_runs, read_run
 from sessionkit.runner.service import ReadingService
 
 
@@ -115,6 +115,8 @@ def test_export_reads_a_run_whose_state_json_is_lost(study, tmp_path):
     run = read_run(meta.parent)
     assert len(run.responses) == 6 and run.state["reader_id"] == "alice"
     assert (meta / "state.json").read_bytes() == b""  # export never writes
+    (meta / "state.json").unlink()
+    assert find_runs(tmp_path / "out") == [meta.parent]  # found by its kept states and logs
 
 
 def test_a_run_folder_without_any_state_or_log_is_created_afresh(study, tmp_path):
