@@ -224,3 +224,20 @@ def test_seg_with_descending_frames_and_unaligned_bits(phantom: Any, phantom_dic
             segment = read.segment_named(name)
             assert segment is not None
             np.testing.assert_array_equal(read.mask(segment), labels == value)
+
+
+def test_seg_alone_without_a_regular_grid_asks_for_the_reference(corpus: Path, tmp_path: Path) -> None:
+    import pydicom
+
+    # B2's BINARY SEG (frames at z 103.02, 104.27, 105.52) with its middle frame moved 0.6 mm: the
+    # frames no longer form a regular stack, so only the image series could place them
+    dataset = pydicom.dcmread(corpus / B2 / "seg_image_ct_binary.dcm")
+    plane = dataset.PerFrameFunctionalGroupsSequence[1].PlanePositionSequence[0]
+    x, y, z = (float(v) for v in plane.ImagePositionPatient)
+    plane.ImagePositionPatient = [x, y, z + 0.6]
+    (tmp_path / "alone").mkdir()
+    dataset.save_as(tmp_path / "alone" / "irregular.dcm")
+    with pytest.raises(
+        ImageReadError, match=r"do not define a regular 3-D grid.*give the reference image \(--reference\)"
+    ):
+        read_dicom_seg(tmp_path / "alone" / "irregular.dcm")
