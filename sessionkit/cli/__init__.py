@@ -500,9 +500,10 @@ def validate_command(
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["iq-xml", "csv", "json", "seg.nrrd", "dicom-seg", "nifti", "answers", "imrmc"]),
+    type=click.Choice(["iq-xml", "csv", "json", "lines", "seg.nrrd", "dicom-seg", "nifti", "answers", "imrmc"]),
     required=True,
-    help="iq-xml: Image Quizzer results XML per run; csv: all response rows; json: state, logs and events. "
+    help="iq-xml: Image Quizzer results XML per run; csv: all response rows; json: state, logs and events; "
+    "lines: every measurement line (LPS mm, length). "
     "With --contours: seg.nrrd, dicom-seg or nifti. answers: final answers of every run; "
     "imrmc: the --rating question's ratings for iMRMC/RJafroc (needs --design).",
 )
@@ -557,7 +558,7 @@ def export_command(
         _export_contours(run_dir, output_format, output, contours, images_root, seg_type)
         return
 
-    from sessionkit.errors import ResponseLogError
+    from sessionkit.errors import ImageReadError, ResponseLogError
     from sessionkit.responses.export import (
         build_iq_xml,
         export_csv,
@@ -577,6 +578,10 @@ def export_command(
                     f"{run.run_dir.parent.name}_{run.run_dir.name}.xml" if len(runs) > 1 else f"{run.run_dir.name}.xml"
                 )
                 click.echo(write_export(build_iq_xml(run), folder / name))
+        elif output_format == "lines":
+            from sessionkit.responses.lines import export_lines
+
+            click.echo(write_export(export_lines(runs), output or default_dir / "lines.csv"))
         elif output_format == "csv":
             click.echo(
                 write_export(export_csv(runs, escape_formulas=escape_formulas), output or default_dir / "responses.csv")
@@ -584,7 +589,7 @@ def export_command(
         else:
             data = json.dumps(export_json(runs), indent=1).encode("utf-8")
             click.echo(write_export(data, output or default_dir / "runs.json"))
-    except ResponseLogError as exc:
+    except (ResponseLogError, ImageReadError) as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from exc
 

@@ -151,5 +151,22 @@ def line_file_name(instance_id: str, image_id: str, number: int = 1) -> str:
     return f"{safe_name(instance_id)}_{safe_name(image_id)}_MarkupsLine{suffix}_quizline.mrk.json"
 
 
+def line_number(file_name: str) -> int:
+    """The 1-based line number of a :func:`line_file_name` (``..._MarkupsLine_quizline.mrk.json`` is 1).
+
+    Raises
+    ------
+    ValueError
+        When ``file_name`` is not a line file name.
+    """
+    match = _LINE_NUMBER.search(file_name)
+    if match is None:
+        raise ValueError(f"{file_name!r} is not a line file name")
+    return 1 if match.group(1) is None else int(match.group(1)) + 1
+
+
+_LINE_NUMBER = re.compile(r"_MarkupsLine(?:_(\d+))?_quizline\.mrk\.json$")
+
+
 def _descriptor_part(descriptor: str) -> str:
     return "" if not descriptor else _UNSAFE.sub("_", descriptor)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sessionkit.responses.lines import present_lines
 from sessionkit.runner.answers import AnswerIssue
 from sessionkit.session.model import Page
 
@@ -39,17 +40,6 @@ def _contoured(rows: Sequence[Mapping[str, str]]) -> set[str]:
     }
 
 
-def _lines(rows: Sequence[Mapping[str, str]]) -> dict[str, tuple[str, str]]:
-    """Existing line files -> (image_id, image_path)."""
-    present: dict[str, tuple[str, str]] = {}
-    for row in rows:
-        if row["kind"] == "line":
-            present[row["file"]] = (row["image_id"], row["image_path"])
-        elif row["kind"] == "line_deleted":
-            present.pop(row["file"], None)
-    return present
-
-
 def page_issues(page: Page, rows: Sequence[Mapping[str, str]]) -> tuple[AnswerIssue, ...]:
     """Unmet segmentation (SK912) and line (SK913) requirements of one page instance.
 
@@ -73,7 +63,7 @@ def page_issues(page: Page, rows: Sequence[Mapping[str, str]]) -> tuple[AnswerIs
     for image_id in dict.fromkeys(image.id for image in page.images if image.segment_required):
         if image_id not in contoured:
             issues.append(AnswerIssue(0, "SK912", f"Draw or modify a contour on image {image_id}"))
-    lines = _lines(rows)
+    lines = present_lines(rows)
     needed_any = page.min_markup_lines_required_on_any_image
     if needed_any:
         total = len(lines)
@@ -82,7 +72,7 @@ def page_issues(page: Page, rows: Sequence[Mapping[str, str]]) -> tuple[AnswerIs
     for image in page.images:
         needed = image.min_markup_lines_required
         if needed:
-            count = sum(1 for image_id, _ in lines.values() if image_id == image.id)
+            count = sum(1 for row in lines.values() if row["image_id"] == image.id)
             if count < needed:
                 issues.append(
                     AnswerIssue(0, "SK913", f"Add measurement lines on image {image.id}: {count} of {needed} drawn")

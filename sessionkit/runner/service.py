@@ -409,6 +409,19 @@ class ReadingService:
         page, rep = str(instance.page_index), str(instance.rep)
         return [r for r in run.annotations if r["page_index"] == page and r["repetition"] == rep]
 
+    def instance_annotations(self, run_id: str) -> tuple[Page, bool, list[dict[str, str]]]:
+        """The current page, whether it is editable, and its instance's ``annotations.csv`` rows (``seq`` order).
+
+        Raises
+        ------
+        RunnerStateError
+            ``HTTP404`` unknown run.
+        """
+        run = self._run(run_id)
+        with run.lock:
+            rows = [dict(row) for row in self._instance_annotations(run, run.state.entry.instance)]
+            return run.state.page(), editable(run.state), rows
+
     @staticmethod
     def _image(state: RunState, image_id: str) -> SessionImage:
         for image in state.page().images:

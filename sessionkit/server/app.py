@@ -49,6 +49,7 @@ from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
 from sessionkit.server.bodies import choice, json_object, viewer_state
 from sessionkit.server.drawings import DRAWING_ROUTES
 from sessionkit.server.hosts import HostOriginGuard, default_allowed_hosts
+from sessionkit.server.lines import LINE_ROUTES
 from sessionkit.server.page_extras import PAGE_EXTRA_ROUTES
 from sessionkit.session import ColorTable, load_session
 from sessionkit.session.model import Page, Session
@@ -478,7 +479,7 @@ def create_app(
     api = ReaderApi(session, service, root, access_token, idle_timeout_minutes)
     # Contour routes first: the static mount at "/" must stay last.
     app = Starlette(
-        routes=[*DRAWING_ROUTES, *PAGE_EXTRA_ROUTES, *api.routes()],
+        routes=[*DRAWING_ROUTES, *LINE_ROUTES, *PAGE_EXTRA_ROUTES, *api.routes()],
         exception_handlers={HTTPException: _http_error, Exception: internal_error},
         middleware=[Middleware(HostOriginGuard, allowed_hosts=allowed_hosts or default_allowed_hosts())],
     )
