@@ -21,7 +21,9 @@
  * value for all segments, so per-segment opacity there only hides (0) or shows.
  *
  * app.js calls window.sessionkitDrawing at three points: pageShown(data, views) when a position is
- * shown, beforeTransition(transition, confirm) before a submission, pageLeft() when viewports go.
+ * shown, beforeTransition(transition, confirm) before a submission, pageLeft() when viewports go;
+ * pageShown and pageLeft are passed on to the measurement lines (lines.js), and a transition first
+ * waits for their saves.
  */
 (function () {
   "use strict";
@@ -70,8 +72,20 @@
   // ---------------------------------------------------------------------------------------------
   // Page life cycle
 
-  /** Shows the drawing tools and loads the reader's drawings of the position `data` on `views`. */
+  /** Shows the position `data` on `views`: the drawing tools and drawings, and the measurement lines (lines.js). */
   async function pageShown(data, views) {
+    const lines = window.sessionkitLines;
+    await Promise.all([showDrawings(data, views), lines ? lines.pageShown(data, views) : null]);
+  }
+
+  /** The viewports go away: drawings and lines are forgotten. */
+  function pageLeft() {
+    forget();
+    if (window.sessionkitLines) window.sessionkitLines.pageLeft();
+  }
+
+  /** Shows the drawing tools and loads the reader's drawings of the position `data` on `views`. */
+  async function showDrawings(data, views) {
     const drawing = data && data.drawing;
     const targets = drawing && data.scene ? views.filter((v) => v && drawing.images.includes(v.imageId)) : [];
     const key = targets.length ? app().runId + "/" + data.page_instance : null;
@@ -81,7 +95,7 @@
       setEditable(Boolean(data.editable));
       return;
     }
-    pageLeft();
+    forget();
     if (!key) return;
     const generation = ctx.generation;
     ctx.key = key;
@@ -112,7 +126,7 @@
   }
 
   /** Forgets the current drawings (their viewports are going away or another instance is shown). */
-  function pageLeft() {
+  function forget() {
     ctx.generation += 1;
     if (ctx.timer) clearInterval(ctx.timer);
     ctx.timer = null;
@@ -424,6 +438,7 @@
    * `reconnect` (app.js) and, when the reader is still on the same entry ("retry"), saves once more.
    */
   async function beforeTransition(transition, confirm, reconnect) {
+    if (window.sessionkitLines) await window.sessionkitLines.flush(); // line saves in flight are answered first
     if (!ctx.key || !ctx.editable) return true;
     if (transition !== "autosave" && ctx.data && ctx.data.confirm_no_contours && !anyDrawn()) {
       const proceed = await confirm("No contours drawn — continue?", "Continue");
@@ -516,6 +531,7 @@
 
   function setTool(tool) {
     ctx.tool = tool;
+    if (window.sessionkitLines) window.sessionkitLines.setActive(false); // one tool at a time
     applySettings();
   }
 
