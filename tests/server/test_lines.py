@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from sessionkit.cli import main
 from sessionkit.io.markups import MARKUPS_SCHEMA
 from sessionkit.server.app import create_app
+from tests.server._hostile import LOCAL
 
 IMAGES_ROOT = Path(__file__).resolve().parent.parent.parent / "sample_sessions"
 
@@ -56,6 +57,7 @@ SESSION_XML = """<?xml version="1.0" encoding="UTF-8"?>
 </Session>
 """
 
+JSON = {"content-type": "application/json"}
 A = [[-10.5, 20.25, -100.0], [12.0, -3.5, -100.0]]
 B = [[0.0, 0.0, -90.0], [3.0, 4.0, -90.0]]
 
@@ -64,7 +66,9 @@ B = [[0.0, 0.0, -90.0], [3.0, 4.0, -90.0]]
 def setup(tmp_path: Path) -> tuple[TestClient, str, Path]:
     session = tmp_path / "lines_session.xml"
     session.write_text(SESSION_XML)
-    client = TestClient(create_app(session, images_root=IMAGES_ROOT, results_root=tmp_path / "runs"))
+    client = TestClient(
+        base_url=LOCAL, app=create_app(session, images_root=IMAGES_ROOT, results_root=tmp_path / "runs")
+    )
     run_id = client.post("/api/login", json={"reader_id": "reader01"}).json()["run_id"]
     return client, run_id, tmp_path / "runs" / "reader01"
 
@@ -174,7 +178,7 @@ def test_other_refusals(setup: tuple[TestClient, str, Path]) -> None:
         headers={"content-type": "application/json"},
     )
     assert nan.status_code == 400
-    assert client.post(f"/api/runs/{run_id}/lines/CT", content=b"x" * 5000).status_code == 413
+    assert client.post(f"/api/runs/{run_id}/lines/CT", content=b"x" * 5000, headers=JSON).status_code == 413
     assert client.post(f"/api/runs/{run_id}/lines/MR", json={"points": A}).status_code == 404
     assert client.put(f"/api/runs/{run_id}/lines/CT/3", json={"points": A}).status_code == 404
     assert client.delete(f"/api/runs/{run_id}/lines/CT/1").status_code == 404
