@@ -88,10 +88,21 @@ def volume_sources(page: Page) -> list[VolumeSource]:
 
 
 def shown_segmentation(image: SessionImage, loaded: Segmentation) -> Segmentation:
-    """``loaded`` with only the segments ``image``'s ``ROIVisibilityCode`` shows (layers unchanged).
+    """``loaded`` with only the segments ``image``'s ``ROIVisibilityCode`` shows.
 
-    For converting a label image into something a reader receives (a starting contour): the
-    hidden segments' voxels are then never painted (clarifications C13).
+    Parameters
+    ----------
+    image : SessionImage
+        The session's label image (its ``ROIs``, see :func:`visible_segments`).
+    loaded : Segmentation
+        The file behind it.
+
+    Returns
+    -------
+    Segmentation
+        Same ``layers`` array (not copied) and grid; ``segments`` reduced to the shown ones, so
+        whatever converts it segment by segment (a starting contour) never paints a hidden one
+        (clarifications C13).
     """
     shown = visible_segments(image, loaded.segments)
     return replace(loaded, segments=tuple(s for s in loaded.segments if s.segment_id in shown))
