@@ -153,7 +153,7 @@ def reading_time(rows: Iterable[Mapping[str, str]], idle_timeout_s: float = DEFA
     return round(total, 3)
 
 
-def _study_info(run: RunRecord) -> tuple[str, int]:
+def study_info(run: RunRecord) -> tuple[str, int]:
     """(arm, read) from ``.sessionkit/study.json``; a single-session run is arm = session, read 1."""
     path = run.run_dir / ".sessionkit" / "study.json"
     arm = str(run.state.get("session_id") or run.run_dir.name)
@@ -180,7 +180,7 @@ def run_answers(
     idle_timeout_s : float
         Gaps without input longer than this are not reading time.
     """
-    arm, read = _study_info(run)
+    arm, read = study_info(run)
     latest = latest_responses(run.responses)
     by_question: dict[tuple[int, int, str], list[Mapping[str, str]]] = defaultdict(list)
     for (page_index, rep, question_id, _), row in sorted(latest.items()):

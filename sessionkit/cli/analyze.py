@@ -186,3 +186,69 @@ def analyze_report_command(
     for run in report.results["study"]["excluded_runs"]:
         click.echo(f"excluded {run['run']}: {run['reason']}", err=True)
     click.echo(str(output / "report.html"))
+
+
+@analyze_group.command("contours")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--design",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="design.csv (case_id, reference_contour, reference_segment per page).",
+)
+@click.option(
+    "--tolerance-mm", type=click.FloatRange(min=0), default=2.0, show_default=True, help="Surface Dice tolerance."
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
+)
+@click.option("--include-incomplete", is_flag=True, help="Also use runs the reader did not finish.")
+def analyze_contours_command(
+    runs: tuple[Path, ...], design: Path, tolerance_mm: float, output_format: str, include_incomplete: bool
+) -> None:
+    """Contour metrics of RUNS (results roots or run folders): every reader against the design's reference
+    and every pair of readers, per page instance, image and segment (Dice, Jaccard, volumes, HD, HD95,
+    MSD, surface Dice; docs/analysis.md)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from sessionkit.analysis.contours import (
+        collect_contours,
+        contour_counts,
+        contours_csv,
+        format_contours_text,
+        score_contours,
+    )
+    from sessionkit.analysis.design import read_design
+    from sessionkit.analysis.output import dumps
+    from sessionkit.errors import SessionKitError
+
+    try:
+        study = collect_contours(runs, read_design(design), include_incomplete=include_incomplete)
+        for run_dir, reason in study.excluded:
+            click.echo(f"excluded {run_dir}: {reason}", err=True)
+        with Progress(console=Console(stderr=True), transient=True) as progress:
+            tasks = {
+                reader: progress.add_task(f"{reader}", total=total) for reader, total in contour_counts(study).items()
+            }
+            rows = list(
+                score_contours(study, tolerance_mm, lambda contour: progress.advance(tasks[contour.reader_id]))
+            )
+    except SessionKitError as exc:
+        _analysis_failed(exc)
+        return
+    if output_format == "json":
+        click.echo(
+            dumps(
+                {
+                    "tolerance_mm": tolerance_mm,
+                    "rows": [row.to_json() for row in rows],
+                    "excluded_runs": [{"run": str(run), "reason": reason} for run, reason in study.excluded],
+                    "training_pages": study.training_pages,
+                }
+            )
+        )
+    elif output_format == "csv":
+        click.echo(contours_csv(rows), nl=False)
+    else:
+        click.echo(format_contours_text(rows))

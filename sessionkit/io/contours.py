@@ -295,7 +295,7 @@ def starting_labelmap(
     return resample_labels(out, image.grid, grid)
 
 
-def _loose(name: str) -> str:
+def loose_name(name: str) -> str:
     """Segment/colour name compared loosely: case, surrounding spaces and ``_`` for space ignored.
 
     Colour-file names are single tokens (session-format §8), so ``right_lung`` names ``right lung``.
@@ -306,8 +306,10 @@ def _loose(name: str) -> str:
 def _segment_values(image: Segmentation, table: ColorTable) -> list[int]:
     """Label value of each segment of ``image`` in the drawing (see :func:`starting_labelmap`)."""
     exact = {name: value for value, (name, _) in table.items()}
-    loose = {_loose(name): value for value, (name, _) in table.items()}
-    chosen: list[int | None] = [exact.get(segment.name, loose.get(_loose(segment.name))) for segment in image.segments]
+    loose = {loose_name(name): value for value, (name, _) in table.items()}
+    chosen: list[int | None] = [
+        exact.get(segment.name, loose.get(loose_name(segment.name))) for segment in image.segments
+    ]
     taken = {value for value in chosen if value is not None}
     for index, segment in enumerate(image.segments):
         if chosen[index] is not None:
