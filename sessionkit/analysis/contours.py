@@ -33,9 +33,11 @@ from sessionkit.analysis.contour_metrics import (
     voxel_volume_ml,
 )
 from sessionkit.analysis.design import Design
+from sessionkit.analysis.staple import staple
 from sessionkit.errors import AnalysisInputError
 from sessionkit.geometry import ImageGrid
-from sessionkit.imaging import Segmentation, Volume
+from sessionkit.imaging import Segment, Segmentation, Volume
+from sessionkit.imaging.palette import generic_color
 from sessionkit.io import ColorTable, labelmap_to_segmentation, loose_name, read_image, read_nrrd, resample_labels
 from sessionkit.responses.export import find_runs, read_run
 from sessionkit.responses.paths import RunPaths
@@ -120,6 +122,35 @@ class ContourRow:
     def to_json(self) -> dict[str, Any]:
         """The row as a flat mapping (:data:`ROW_COLUMNS` then :data:`METRIC_COLUMNS`)."""
         return {**{name: getattr(self, name) for name in ROW_COLUMNS}, **self.metrics.to_json()}
+
+
+@dataclass(frozen=True)
+class ConsensusRow:
+    """One reader's sensitivity and specificity against the STAPLE consensus of a case's segment."""
+
+    reader_id: str
+    arm: str
+    case_id: str
+    page_instance: str
+    image_id: str
+    segment: str
+    sensitivity: float
+    specificity: float
+    consensus_ml: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The row as a flat mapping."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class CaseScores:
+    """What :func:`score_case` finds for one case: metric rows, STAPLE rows and the consensus (or None)."""
+
+    case: ContourCase
+    rows: list[ContourRow]
+    consensus_rows: list[ConsensusRow]
+    consensus: Segmentation | None
 
 
 def _page_id(instance: str, repetition: int) -> str:
@@ -256,8 +287,10 @@ def _row(
 
 def score_case(
     case: ContourCase, tolerance_mm: float = 2.0, on_contour: Callable[[ReaderContour], None] | None = None
-) -> list[ContourRow]:
-    """Metrics of every reader against the reference and of every pair of readers (same read), per segment.
+) -> CaseScores:
+    """Metrics of every reader against the reference and of every pair of readers (same read), per segment,
+    and the STAPLE consensus of the first reads of two or more readers (:mod:`sessionkit.analysis.staple`)
+    with each reader's sensitivity and specificity against it.
 
     Segments are the reference's (after ``reference_segment``); without a reference, every segment any
     reader drew. A reader who did not draw a segment has an empty mask (analysis.md §3.4 conventions).
@@ -282,12 +315,15 @@ def score_case(
         if on_contour is not None:
             on_contour(contour)
     if grid is None:
-        return []
+        return CaseScores(case, [], [], None)
     spacing, voxel_ml = grid_spacing(grid), voxel_volume_ml(grid)
     reference = reference_masks(case, case.reference, grid, case.contours[0].colors) if case.reference else None
     names = list(reference) if reference is not None else sorted({name for _, masks in loaded for name in masks})
     empty = np.zeros(grid.spatial_shape, dtype=bool)
     rows: list[ContourRow] = []
+    consensus_rows: list[ConsensusRow] = []
+    layers: list[tuple[str, BoolArray]] = []
+    first_reads = [i for i, (contour, _) in enumerate(loaded) if contour.read == 1]
     for name in names:
         readers = [masks.get(loose_name(name), empty) for _, masks in loaded]
         masks = readers + ([reference[name]] if reference is not None else [])
@@ -299,15 +335,43 @@ def score_case(
             first, second = loaded[i][0], loaded[j][0]
             if first.read == second.read and first.reader_id != second.reader_id:
                 rows.append(_row(case, first, name, second.reader_id, surfaces[j], surfaces[i], voxel_ml, tolerance_mm))
-    return rows
+        if len({loaded[i][0].reader_id for i in first_reads}) >= 2:
+            result = staple([readers[i] for i in first_reads])
+            layers.append((name, result.mask))
+            volume = float(result.mask.sum()) * voxel_ml
+            for i, sensitivity, specificity in zip(first_reads, result.sensitivity, result.specificity, strict=True):
+                consensus_rows.append(
+                    ConsensusRow(
+                        loaded[i][0].reader_id, case.arm, case.case_id, case.page_instance, case.image_id, name,
+                        sensitivity, specificity, volume,
+                    )
+                )
+    consensus = _consensus_segmentation(layers, grid, case.contours[0].colors) if layers else None
+    return CaseScores(case, rows, consensus_rows, consensus)
+
+
+def consensus_path(folder: Path, case: ContourCase) -> Path:
+    """Where ``--consensus FOLDER`` writes a case's consensus: ``<arm>/<page instance>_<image>.seg.nrrd``."""
+    return folder / case.arm / f"{case.page_instance}_{case.image_id}.seg.nrrd"
+
+
+def _consensus_segmentation(layers: list[tuple[str, BoolArray]], grid: ImageGrid, colors: ColorTable) -> Segmentation:
+    """The consensus masks as a Segmentation (one layer per segment, value 1), coloured by the colour table."""
+    by_name = {loose_name(name): rgb for name, rgb in colors.values()}
+    segments = tuple(
+        Segment(f"Segment{k}", name, 1, by_name.get(loose_name(name), generic_color(k)), layer=k)
+        for k, (name, _) in enumerate(layers)
+    )
+    stacked = np.stack([mask.astype(np.uint8) for _, mask in layers])
+    return Segmentation(stacked, grid, segments, source="STAPLE consensus")
 
 
 def score_contours(
     study: ContourStudy, tolerance_mm: float = 2.0, on_contour: Callable[[ReaderContour], None] | None = None
-) -> Iterator[ContourRow]:
+) -> Iterator[CaseScores]:
     """:func:`score_case` over every case, one case in memory at a time."""
     for case in study.cases:
-        yield from score_case(case, tolerance_mm, on_contour)
+        yield score_case(case, tolerance_mm, on_contour)
 
 
 def contour_counts(study: ContourStudy) -> dict[str, int]:

@@ -202,9 +202,20 @@ def analyze_report_command(
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
 )
+@click.option(
+    "--consensus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for each case's STAPLE consensus (<arm>/<page>_<image>.seg.nrrd).",
+)
 @click.option("--include-incomplete", is_flag=True, help="Also use runs the reader did not finish.")
 def analyze_contours_command(
-    runs: tuple[Path, ...], design: Path, tolerance_mm: float, output_format: str, include_incomplete: bool
+    runs: tuple[Path, ...],
+    design: Path,
+    tolerance_mm: float,
+    output_format: str,
+    consensus: Path | None,
+    include_incomplete: bool,
 ) -> None:
     """Contour metrics of RUNS (results roots or run folders): every reader against the design's reference
     and every pair of readers, per page instance, image and segment (Dice, Jaccard, volumes, HD, HD95,
@@ -214,6 +225,7 @@ def analyze_contours_command(
 
     from sessionkit.analysis.contours import (
         collect_contours,
+        consensus_path,
         contour_counts,
         contours_csv,
         format_contours_text,
@@ -222,6 +234,7 @@ def analyze_contours_command(
     from sessionkit.analysis.design import read_design
     from sessionkit.analysis.output import dumps
     from sessionkit.errors import SessionKitError
+    from sessionkit.io import write_seg_nrrd
 
     try:
         study = collect_contours(runs, read_design(design), include_incomplete=include_incomplete)
@@ -231,9 +244,16 @@ def analyze_contours_command(
             tasks = {
                 reader: progress.add_task(f"{reader}", total=total) for reader, total in contour_counts(study).items()
             }
-            rows = list(
-                score_contours(study, tolerance_mm, lambda contour: progress.advance(tasks[contour.reader_id]))
-            )
+            rows, consensus_rows = [], []
+            for scores in score_contours(
+                study, tolerance_mm, lambda contour: progress.advance(tasks[contour.reader_id])
+            ):
+                rows += scores.rows
+                consensus_rows += scores.consensus_rows
+                if consensus is not None and scores.consensus is not None:
+                    target = consensus_path(consensus, scores.case)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    write_seg_nrrd(scores.consensus, target)
     except SessionKitError as exc:
         _analysis_failed(exc)
         return
@@ -243,6 +263,7 @@ def analyze_contours_command(
                 {
                     "tolerance_mm": tolerance_mm,
                     "rows": [row.to_json() for row in rows],
+                    "consensus": [row.to_json() for row in consensus_rows],
                     "excluded_runs": [{"run": str(run), "reason": reason} for run, reason in study.excluded],
                     "training_pages": study.training_pages,
                 }

@@ -7,11 +7,13 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from sessionkit.analysis.contour_metrics import contour_metrics
 from sessionkit.cli import main
+from sessionkit.io import read_seg_nrrd
 from tests.analysis._contouring import Challenge, run_challenge
 
 
@@ -92,3 +94,23 @@ def test_bad_reference_is_reported(challenge: Challenge, tmp_path: Path) -> None
     )
     code, _, err = analyze(str(challenge.root), "--design", str(design))
     assert code == 1 and "'liver'" in err and "Tumor" in err
+
+
+def test_staple_consensus_is_saved_on_the_image_grid(challenge: Challenge, tmp_path: Path) -> None:
+    sitk = pytest.importorskip("SimpleITK")
+    out_dir = tmp_path / "consensus"
+    code, out, err = analyze(
+        str(challenge.root), "--design", str(challenge.design), "--format", "json", "--consensus", str(out_dir)
+    )
+    assert code == 0, err
+    masks = [challenge.drawings[(reader, "Case1")] == 1 for reader in ("alice", "bob", "carol")]
+    itk = sitk.STAPLEImageFilter()
+    probability = sitk.GetArrayFromImage(itk.Execute([sitk.GetImageFromArray(m.astype(np.uint8)) for m in masks]))
+    seg = read_seg_nrrd(out_dir / "challenge" / "Case1_CT.seg.nrrd")
+    assert seg.grid.matches(challenge.grid) and [s.name for s in seg.segments] == ["Tumor"]
+    assert np.array_equal(seg.mask(seg.segments[0]), probability > 0.5)
+    rows = {(r["reader_id"], r["page_instance"]): r for r in json.loads(out)["consensus"]}
+    assert set(rows) == {(r, p) for r in ("alice", "bob", "carol") for p in ("Case1", "Case2")}
+    for k, reader in enumerate(("alice", "bob", "carol")):
+        assert rows[(reader, "Case1")]["sensitivity"] == pytest.approx(itk.GetSensitivity()[k], abs=1e-6)
+        assert rows[(reader, "Case1")]["specificity"] == pytest.approx(itk.GetSpecificity()[k], abs=1e-6)
