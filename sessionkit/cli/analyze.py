@@ -233,6 +233,7 @@ def analyze_contours_command(
     )
     from sessionkit.analysis.design import read_design
     from sessionkit.analysis.output import dumps
+    from sessionkit.analysis.ranking import ranking_table
     from sessionkit.errors import SessionKitError
     from sessionkit.io import write_seg_nrrd
 
@@ -264,6 +265,7 @@ def analyze_contours_command(
                     "tolerance_mm": tolerance_mm,
                     "rows": [row.to_json() for row in rows],
                     "consensus": [row.to_json() for row in consensus_rows],
+                    "ranking": ranking_table(rows),
                     "excluded_runs": [{"run": str(run), "reason": reason} for run, reason in study.excluded],
                     "training_pages": study.training_pages,
                 }

@@ -50,6 +50,8 @@ def test_every_reader_against_the_reference_and_each_other(challenge: Challenge)
                            challenge.grid)  # fmt: skip
     assert rows[("alice", "Case2", "Tumor", "bob")]["hd95_mm"] == pytest.approx(pair.hd95_mm)
     assert rows[("alice", "Case1", "Tumor", "reference")]["case_id"] == "1"
+    ranking = {r["metric"]: r for r in result["ranking"]}
+    assert ranking["dice"]["cases"] == 2 and {e["reader_id"] for e in ranking["dice"]["readers"]} == set(readers)
 
 
 def test_csv_and_a_reference_segment_by_label_value(tmp_path: Path, corpus: Path) -> None:
