@@ -173,6 +173,8 @@ def _series_headers(
             if uid is None:
                 raise ImageReadError(f"{root}: DICOM file has no SeriesInstanceUID; expected an image of a series")
             series_instance_uid, candidates = str(uid), sorted(p for p in root.parent.iterdir() if p.is_file())
+            # a broken file next to the one asked for must not make it unreadable (issue 12 item 4)
+            return _grouped_headers(candidates, skip_unreadable=True).get(series_instance_uid, [])
         elif root.is_dir():
             candidates = sorted(p for p in root.iterdir() if p.is_file())
         else:
@@ -242,13 +244,22 @@ def group_dicom_series(files: Iterable[Path], *, on_file: Callable[[Path], None]
 
 
 def _grouped_headers(
-    files: Iterable[Path], *, on_file: Callable[[Path], None] | None = None
+    files: Iterable[Path], *, on_file: Callable[[Path], None] | None = None, skip_unreadable: bool = False
 ) -> dict[str, list[tuple[Path, Any]]]:
-    """``(file, header)`` pairs by SeriesInstanceUID, in order of first appearance (see :func:`group_dicom_series`)."""
+    """``(file, header)`` pairs by SeriesInstanceUID, in order of first appearance (see :func:`group_dicom_series`).
+
+    ``skip_unreadable``: leave out files whose header cannot be read (the neighbours of a file
+    asked for by name) instead of raising.
+    """
     groups: dict[str, list[tuple[Path, Any]]] = defaultdict(list)
     for candidate in files:
-        if is_dicom(candidate):
-            header = _header(candidate)
+        try:
+            header = _header(candidate) if is_dicom(candidate) else None
+        except Exception:  # pydicom raises many types for damaged files
+            if not skip_unreadable:
+                raise
+            header = None
+        if header is not None:
             uid = getattr(header, "SeriesInstanceUID", None)
             if uid is not None:
                 groups[str(uid)].append((candidate, header))

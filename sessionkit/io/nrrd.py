@@ -48,9 +48,64 @@ def read_nrrd_header(path: str | Path) -> NrrdHeader:
     """
     file = require_file(path)
     try:
-        return dict(nrrd.read_header(str(file)))
+        header = dict(nrrd.read_header(str(file)))
     except (nrrd.NRRDError, OSError, ValueError, UnicodeDecodeError) as exc:
         raise ImageReadError(f"{file}: not a readable NRRD header ({exc}); expected a .nrrd/.nhdr file") from exc
+    check_header_bounds(header, file)
+    return header
+
+
+#: Bytes a compressed NRRD payload may inflate to per stored byte (deflate's limit is about 1032).
+_MAX_INFLATION = 1100
+
+
+def check_header_bounds(header: NrrdHeader, path: str | Path) -> None:
+    """Refuse header fields that would make a reader loop or allocate beyond what the file holds.
+
+    ``line skip: 999999999`` made pynrrd read 10⁹ lines (minutes) and a ``sizes`` product beyond
+    the data allocated gigabytes before failing. Checked against the bytes on disk (the file for
+    attached data, the data file for a detached header): ``line skip`` and ``byte skip`` at most
+    that many; the declared voxels (``sizes`` × voxel bytes) at most that many for ``raw``, half as
+    many values for ``ascii``/``text``, and :data:`_MAX_INFLATION` times as many bytes for gzip.
+
+    Raises
+    ------
+    ImageReadError
+        Naming the field, its value and the bytes available.
+    """
+    file = Path(path)
+    data = nrrd_data_file(header, file)
+    available_file = file if data is None else data
+    try:
+        available = available_file.stat().st_size
+    except OSError:
+        return  # a missing or unreadable data file is refused when it is opened (check_data_file)
+    sizes = [int(n) for n in np.atleast_1d(np.asarray(header.get("sizes", []), dtype=np.int64))]
+    if any(n < 1 for n in sizes):
+        raise ImageReadError(f"{file}: NRRD sizes {sizes} include a size below 1; every axis needs at least one voxel")
+    for field in ("line skip", "byte skip"):
+        value = header.get(field, header.get(field.replace(" ", "")))
+        if value is not None and int(value) > available:
+            raise ImageReadError(
+                f"{file}: NRRD '{field}: {value}' is beyond the {available} bytes of {available_file.name}; "
+                "fix the header"
+            )
+    voxels = int(np.prod(sizes, dtype=object)) if sizes else 0
+    encoding = str(header.get("encoding", "raw")).lower()
+    itemsize = nrrd_dtype(header).itemsize if header.get("type") in NRRD_TYPES else 1
+    if encoding == "raw":
+        needed, allowed = voxels * itemsize, available
+    elif encoding in ("ascii", "text", "txt"):
+        needed, allowed = voxels, (available + 1) // 2
+    elif encoding in ("gzip", "gz"):
+        needed, allowed = voxels * itemsize, available * _MAX_INFLATION
+    else:
+        return
+    if needed > allowed:
+        raise ImageReadError(
+            f"{file}: NRRD sizes {sizes} of {header.get('type')} ({encoding}) need {needed} bytes of data but "
+            f"{available_file.name} has {available} bytes; the file is truncated or its header is wrong"
+        )
 
 
 def nrrd_data_file(header: NrrdHeader, path: str | Path) -> Path | None:

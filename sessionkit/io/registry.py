@@ -8,14 +8,15 @@ The session ``Image@Type`` (session-format §6.3) is the ``image_type`` hint: ``
 
 from __future__ import annotations
 
+import functools
 import gzip
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
-from sessionkit.errors import ImageReadError, SegmentationError
+from sessionkit.errors import ImageReadError, SegmentationError, SessionKitError
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Segment, Segmentation, Volume
 from sessionkit.io._common import ColorTable, labelmap_segmentation, require_file
@@ -94,10 +95,45 @@ class ImageHeader:
     segments: tuple[Segment, ...] | None = None
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _malformed_files_raise_image_read_error(read: Callable[_P, _R]) -> Callable[_P, _R]:
+    """The boundary of every reader: a damaged file gives :class:`ImageReadError`, never a traceback.
+
+    pynrrd, nibabel, pydicom, highdicom, zlib and NumPy raise dozens of exception types for
+    truncated, flipped or out-of-range files (``zlib.error``, ``OSError: No tag to read``,
+    ``OverflowError``, ``IndexError``, ``KeyError``, ``MemoryError``, ...). Each becomes an
+    ImageReadError naming the file (the first argument) and the reason; sessionkit's own errors
+    pass unchanged, and ``KeyboardInterrupt``/``SystemExit`` are not touched.
+    """
+
+    @functools.wraps(read)
+    def reading(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return read(*args, **kwargs)
+        except SessionKitError:
+            raise
+        except MemoryError as exc:
+            raise ImageReadError(
+                f"{args[0] if args else ''}: declares more image data than fits in memory; "
+                "the file is damaged or its header is wrong"
+            ) from exc
+        except Exception as exc:
+            raise ImageReadError(
+                f"{args[0] if args else ''}: cannot be read ({type(exc).__name__}: {exc}); "
+                "the file is damaged or not what its format declares"
+            ) from exc
+
+    return reading
+
+
 def _is_nifti_magic(head: bytes) -> bool:
     return head[344:348] in (b"n+1\x00", b"ni1\x00") or head[4:8] in (b"n+2\x00", b"ni2\x00")
 
 
+@_malformed_files_raise_image_read_error
 def sniff_format(path: str | Path) -> Format:
     """The format of ``path``, decided by content (magic bytes), not only by extension.
 
@@ -151,6 +187,7 @@ def _check_type(image_type: str | None, file: Path) -> None:
         raise ImageReadError(f"{file}: image type {image_type!r} is unknown; expected one of {', '.join(IMAGE_TYPES)}")
 
 
+@_malformed_files_raise_image_read_error
 def read_image(
     path: str | Path,
     *,
@@ -245,6 +282,7 @@ def read_image(
     return volume
 
 
+@_malformed_files_raise_image_read_error
 def header_data_files(path: str | Path) -> tuple[Path, ...]:
     """Other files an image header names: a detached NRRD's ``data file``, a MetaImage's ``ElementDataFile``.
 
@@ -263,6 +301,7 @@ def header_data_files(path: str | Path) -> tuple[Path, ...]:
     return metaimage_data_files(path) if fmt == "metaimage" else ()
 
 
+@_malformed_files_raise_image_read_error
 def read_header(path: str | Path, *, image_type: str | None = None) -> ImageHeader:
     """Grid, kind, voxel type and frame count of an image file without reading its voxels.
 

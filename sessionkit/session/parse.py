@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import stat
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,7 +128,9 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
             expected="UTF-8",
         )
     try:
-        text = data[bom:].decode(encoding)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # unicode_escape warns about invalid escapes: refuse those too
+            text = data[bom:].decode(encoding)
     except UnicodeDecodeError as exc:
         offset = exc.start + bom
         line = data.count(b"\n", 0, offset) + 1
@@ -143,7 +146,7 @@ def _decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
             found=encoding,
             expected="UTF-8",
         )
-    except (LookupError, UnicodeError) as exc:
+    except (LookupError, UnicodeError, Warning) as exc:
         # A codec that is not a text encoding (rot13, zlib, base64, hex, ...) or one that fails as a
         # whole (punycode, undefined): the declaration cannot describe an XML document.
         return None, _problem(
