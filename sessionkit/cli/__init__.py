@@ -278,6 +278,14 @@ def _convert_series_folder(source: Path, output: Path, series_format: str, image
     help="Host name readers reach the server by (repeatable), e.g. a reverse proxy's; 127.0.0.1, localhost, "
     "::1 and --host are always allowed, any other Host header is refused.",
 )
+@click.option(
+    "--cache-mb",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="MB",
+    help="Megabytes of decoded images and encoded volumes kept in memory, least recently used out first "
+    "[default: a quarter of the RAM, at most 4096].",
+)
 def serve_command(
     session_file: Path,
     images_root: Path | None,
@@ -287,6 +295,7 @@ def serve_command(
     access_token: str | None,
     idle_timeout: float,
     allowed_hosts: tuple[str, ...],
+    cache_mb: float | None,
 ) -> None:
     """Validate SESSION_FILE, then serve it to readers in the browser until Ctrl+C."""
     _validate_and_serve(
@@ -299,6 +308,7 @@ def serve_command(
         open_browser=False,
         idle_timeout=idle_timeout,
         allowed_hosts=allowed_hosts,
+        cache_mb=cache_mb,
     )
 
 
@@ -321,6 +331,7 @@ def _validate_and_serve(
     open_browser: bool,
     idle_timeout: float = 10.0,
     allowed_hosts: tuple[str, ...] = (),
+    cache_mb: float | None = None,
 ) -> None:
     """Validate (files included), refuse to start on errors (exit 1), then run the server."""
     from sessionkit.errors import ServerConfigError, SessionKitError
@@ -363,6 +374,7 @@ def _validate_and_serve(
             access_token=access_token,
             idle_timeout_minutes=idle_timeout,
             allowed_hosts=allowed_hosts,
+            cache_mb=cache_mb,
         )
     except SessionKitError as exc:
         click.echo(f"error: {exc}", err=True)

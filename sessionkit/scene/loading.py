@@ -1,23 +1,18 @@
-"""Loading the images a scene names, with a small cache shared by the resolver and the server."""
+"""Loading the images a scene names, through the byte-budget, single-flight cache the server shares."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from concurrent.futures import Future
+import itertools
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
 
 from sessionkit.errors import ImageReadError
 from sessionkit.imaging import Image, Segmentation
 from sessionkit.io import read_image, write_nifti
+from sessionkit.scene.budget import ByteBudgetCache, default_cache_bytes
 from sessionkit.scene.model import VolumeSource
 from sessionkit.scene.resolve import ColorLookup
 from sessionkit.session.colors import ColorTable
 from sessionkit.session.rules_image import path_escape_reason
-
-T = TypeVar("T")
 
 
 def color_lookup(table: ColorTable) -> ColorLookup:
@@ -55,7 +50,7 @@ def resolve_image_path(images_root: Path, path: str) -> Path:
 
 
 class ImageCache:
-    """Loads images by :class:`VolumeSource` and keeps the most recent ones and their NIfTI bytes.
+    """Loads images by :class:`VolumeSource` and keeps them and their NIfTI bytes under a byte budget.
 
     Thread-safe; the server calls it from a thread pool. Single-flight: however many readers open
     the same cold image at once, it is read once and encoded once, and all of them get that result.
@@ -67,19 +62,22 @@ class ImageCache:
     color_table : mapping, optional
         Session colour table (``label_value -> (name, rgb)``) used to name and colour the values of
         ``LabelMap`` images (D6).
-    capacity : int
-        Number of decoded images kept.
+    store : ByteBudgetCache, optional
+        Where decoded images and encoded bytes are kept; the server shares one among the caches of
+        all its sessions (``serve --cache-mb``). Default: a store of its own with
+        :func:`~sessionkit.scene.budget.default_cache_bytes`.
     """
 
-    def __init__(self, images_root: Path, color_table: ColorLookup | None = None, capacity: int = 8) -> None:
+    _tokens = itertools.count()
+
+    def __init__(
+        self, images_root: Path, color_table: ColorLookup | None = None, store: ByteBudgetCache | None = None
+    ) -> None:
         self.images_root = images_root
         self.color_table = color_table
-        self.capacity = capacity
-        self._images: OrderedDict[Hashable, Image] = OrderedDict()
-        self._nifti: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-        #: Loads under way, by (store, key): every caller of the same key waits for the one future.
-        self._loading: dict[tuple[int, Hashable], Future[Any]] = {}
+        self.store = store if store is not None else ByteBudgetCache(default_cache_bytes())
+        #: This cache's part of a shared store's keys (another root or colour table reads other images).
+        self._token = next(self._tokens)
 
     def get(self, source: VolumeSource) -> Image:
         """The decoded image behind ``source`` (``Volume`` or ``Segmentation``).
@@ -99,7 +97,8 @@ class ImageCache:
             color_table = self.color_table if source.image_type == "LabelMap" else None
             return read_image(path, image_type=source.image_type, color_table=color_table, root=self.images_root)
 
-        return self._single_flight(self._images, (source.path, source.image_type), read, self.capacity)
+        key = (self._token, "image", source.path, source.image_type)
+        return self.store.get_or_load(key, read, image_nbytes)
 
     def nifti(self, source: VolumeSource) -> bytes:
         """Gzipped NIfTI-1 bytes of ``source`` for the viewer (label maps with the label intent).
@@ -114,38 +113,13 @@ class ImageCache:
                 image, label=isinstance(image, Segmentation), layer=source.layer, shown_labels=source.shown_labels
             )
 
-        key = (source.path, source.image_type, source.layer, source.shown_labels)
-        return self._single_flight(self._nifti, key, encode, 2 * self.capacity)
+        key = (self._token, "nifti", source.path, source.image_type, source.layer, source.shown_labels)
+        return self.store.get_or_load(key, encode, len)
 
-    def _single_flight(self, store: OrderedDict[Hashable, T], key: Hashable, load: Callable[[], T], capacity: int) -> T:
-        """``store[key]``, else the result of ``load()`` run by the first caller only, then kept (LRU).
 
-        Concurrent callers of a key being loaded wait for that load's future; a failed load is not
-        kept (the next caller tries again) and its error reaches every waiter.
-        """
-        flight = (id(store), key)
-        with self._lock:
-            if key in store:
-                store.move_to_end(key)
-                return store[key]
-            future = self._loading.get(flight)
-            leader = future is None
-            if future is None:
-                future = self._loading[flight] = Future()
-        if not leader:
-            result: T = future.result()
-            return result
-        try:
-            value = load()
-        except BaseException as exc:
-            with self._lock:
-                del self._loading[flight]
-            future.set_exception(exc)
-            raise
-        with self._lock:
-            store[key] = value
-            while len(store) > capacity:
-                store.popitem(last=False)
-            del self._loading[flight]
-        future.set_result(value)
-        return value
+def image_nbytes(image: Image) -> int:
+    """Bytes a decoded image holds in memory (voxels, segment layers and probabilities)."""
+    if isinstance(image, Segmentation):
+        probabilities = image.probabilities
+        return int(image.layers.nbytes) + (0 if probabilities is None else int(probabilities.nbytes))
+    return int(image.array.nbytes)

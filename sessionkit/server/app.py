@@ -46,6 +46,7 @@ from sessionkit.runner.contours import run_color_table
 from sessionkit.runner.requirements import DRAWABLE_TYPES
 from sessionkit.runner.service import SUBMIT_TRANSITIONS, ReadingService
 from sessionkit.scene import ImageCache, Scene, color_lookup, resolve_page
+from sessionkit.scene.budget import ByteBudgetCache, default_cache_bytes
 from sessionkit.server.bodies import choice, json_object, viewer_state
 from sessionkit.server.drawings import DRAWING_ROUTES
 from sessionkit.server.hosts import HostOriginGuard, default_allowed_hosts
@@ -113,6 +114,11 @@ class ReaderApi:
         :class:`ImageCache` over it, coloured by the run's copy of the colour table.
     access_token : str or None
         When set, every ``/api`` call must carry it (``Authorization: Bearer`` or the login cookie).
+    idle_timeout_minutes : float
+        Minutes without reader input before the browser autosaves.
+    cache_bytes : int, optional
+        Byte budget of the image cache shared by all sessions served (default
+        :func:`~sessionkit.scene.budget.default_cache_bytes`).
     """
 
     def __init__(
@@ -122,6 +128,7 @@ class ReaderApi:
         images_root: Path,
         access_token: str | None = None,
         idle_timeout_minutes: float = DEFAULT_IDLE_TIMEOUT_MINUTES,
+        cache_bytes: int | None = None,
     ) -> None:
         self.session = session
         self.service = service
@@ -130,6 +137,8 @@ class ReaderApi:
         self.idle_timeout_minutes = idle_timeout_minutes
         self._scenes: dict[tuple[str, int], Scene] = {}
         self._caches: dict[str, ImageCache] = {}
+        #: Decoded images and encoded volumes of every session served, under one byte budget.
+        self.store = ByteBudgetCache(default_cache_bytes() if cache_bytes is None else cache_bytes)
         self._scenes_lock = threading.Lock()
 
     # -- helpers ---------------------------------------------------------------------------
@@ -161,7 +170,7 @@ class ReaderApi:
             cache = self._caches.get(session.sha256)
         if cache is None:
             table = color_lookup(run_color_table(self.service, run_id))
-            cache = ImageCache(self.images_root, table)
+            cache = ImageCache(self.images_root, table, self.store)
             with self._scenes_lock:
                 cache = self._caches.setdefault(session.sha256, cache)
         return cache
@@ -442,6 +451,7 @@ def create_app(
     access_token: str | None = None,
     idle_timeout_minutes: float = DEFAULT_IDLE_TIMEOUT_MINUTES,
     allowed_hosts: Sequence[str] | None = None,
+    cache_mb: float | None = None,
 ) -> Starlette:
     """Build the reader application for one session.
 
@@ -468,6 +478,10 @@ def create_app(
         ``Host`` names served (:class:`~sessionkit.server.hosts.HostOriginGuard`); default
         ``127.0.0.1``, ``localhost`` and ``::1`` (``serve`` adds the bound host and ``--allowed-host``).
 
+    cache_mb : float, optional
+        Megabytes (MiB) of decoded images and encoded volumes kept in memory, least recently used
+        out first (``serve --cache-mb``); default a quarter of the RAM, at most 4096.
+
     Raises
     ------
     SessionError
@@ -476,7 +490,8 @@ def create_app(
     session = load_session(session_path)
     root = images_root if images_root is not None else session_path.parent
     service = ReadingService(session, session_path, results_root)
-    api = ReaderApi(session, service, root, access_token, idle_timeout_minutes)
+    cache_bytes = None if cache_mb is None else int(cache_mb * (1 << 20))
+    api = ReaderApi(session, service, root, access_token, idle_timeout_minutes, cache_bytes)
     # Contour routes first: the static mount at "/" must stay last.
     app = Starlette(
         routes=[*DRAWING_ROUTES, *LINE_ROUTES, *PAGE_EXTRA_ROUTES, *api.routes()],

@@ -188,6 +188,7 @@ def serve(
     log_level: str = "warning",
     idle_timeout_minutes: float = DEFAULT_IDLE_TIMEOUT_MINUTES,
     allowed_hosts: Sequence[str] = (),
+    cache_mb: float | None = None,
 ) -> None:
     """Build the app and run it with uvicorn until interrupted.
 
@@ -210,6 +211,9 @@ def serve(
     allowed_hosts : sequence of str
         More ``Host`` names to serve besides ``127.0.0.1``, ``localhost``, ``::1`` and ``host``
         (the names readers type, a reverse proxy's; ``serve --allowed-host``).
+    cache_mb : float, optional
+        Megabytes of decoded images and encoded volumes kept in memory (``serve --cache-mb``);
+        default a quarter of the RAM, at most 4096.
 
     Raises
     ------
@@ -227,5 +231,6 @@ def serve(
         access_token=access_token,
         idle_timeout_minutes=idle_timeout_minutes,
         allowed_hosts=default_allowed_hosts(host, allowed_hosts),
+        cache_mb=cache_mb,
     )
     uvicorn.Server(server_config(app, host=host, port=port, log_level=log_level)).run()

@@ -70,3 +70,23 @@ def test_serve_passes_the_idle_timeout_to_the_server(tmp_path: Path, monkeypatch
     assert [call["idle_timeout_minutes"] for call in calls] == [10.0, 2.5]
     refused = CliRunner().invoke(main, [*args, "--idle-timeout", "-1"])
     assert refused.exit_code == 2 and "--idle-timeout" in refused.output
+
+
+def test_serve_passes_the_cache_budget_to_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--cache-mb MB`` reaches the app's shared image store (issue #15 item 2); default: a quarter of RAM, ≤ 4 GiB."""
+    import uvicorn
+
+    from sessionkit.scene.budget import default_cache_bytes
+
+    apps: list[Any] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, *a, **k: apps.append(server.config.app))
+    with socket.socket() as probe:  # a free port for serve's own port check
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    args = ["serve", str(SESSION), "--images-root", str(IMAGES_ROOT), "--out", str(tmp_path / "runs"), "--port", port]
+    assert CliRunner().invoke(main, [*args, "--cache-mb", "64"]).exit_code == 0
+    assert CliRunner().invoke(main, args).exit_code == 0
+    budgets = [app.state.api.store.budget_bytes for app in apps]
+    assert budgets == [64 << 20, default_cache_bytes()]
+    refused = CliRunner().invoke(main, [*args, "--cache-mb", "-1"])
+    assert refused.exit_code == 2 and "--cache-mb" in refused.output
