@@ -19,7 +19,7 @@ def _json(url: str, body: dict[str, Any] | None = None) -> Any:
         return json.load(response)
 
 
-def test_demo_serves_three_pages_of_real_images(tmp_path: Path) -> None:
+def test_demo_serves_six_pages_of_real_images(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -38,7 +38,7 @@ def test_demo_serves_three_pages_of_real_images(tmp_path: Path) -> None:
                 assert process.poll() is None, process.communicate()[0]
                 time.sleep(0.2)
         login = _json(base + "/api/login", {"reader_id": "demo-reader"})
-        assert login["nav_total"] == 3
+        assert login["nav_total"] == 6
         page = _json(f"{base}/api/runs/{login['run_id']}/page")
         views = page["scene"]["views"]
         assert [v["destination"] for v in views] == ["Red", "Yellow", "Green"]
@@ -50,5 +50,5 @@ def test_demo_serves_three_pages_of_real_images(tmp_path: Path) -> None:
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert f"at http://127.0.0.1:{port}/" in output
-    assert (out / "images" / "CTChest4.nrrd").is_file()
+    assert (out / "images" / "CTChest4.nrrd").is_file() and (out / "demo_colors.txt").is_file()
     assert (out / "runs" / "demo-reader" / "demo" / ".sessionkit" / "state.json").is_file()

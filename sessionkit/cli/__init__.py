@@ -394,12 +394,15 @@ def _validate_and_serve(
     help="Folder for the demo session, its images (images/) and the readers' results (runs/).",
 )
 def demo_command(port: int, no_browser: bool, out: Path) -> None:
-    """Serve a three-page demo session on real images shipped by installed packages.
+    """Serve a six-page demo session on real images shipped by installed packages.
+
+    Pages 1-3 ask questions over the images; page 4 asks for a contour (a colour-table segment), page 5
+    starts from the segmentation as a contour to edit, page 6 asks for a measurement line.
 
     A web browser is opened on the URL unless --no-browser is given or there is no display.
 
     Copies slicerio's chest CT and its 7-segment Slicer segmentation and nibabel's T1 MR into
-    OUT/images, writes OUT/demo.xml (from sample_sessions/), validates it and serves it at
+    OUT/images, writes OUT/demo.xml and its colour table (from sample_sessions/), validates it and serves it at
     http://127.0.0.1:PORT/. Nothing is downloaded.
     """
     from sessionkit.io.samples import prepare_demo

@@ -34,8 +34,12 @@ def sample_sessions_dir() -> Path:
     raise FileNotFoundError(f"sample sessions not found under {package_root}; reinstall sessionkit")
 
 
+#: Session files of the demo copied beside ``demo.xml`` (its ROIColorFile).
+DEMO_FILES = ("demo.xml", "demo_colors.txt")
+
+
 def prepare_demo(out: Path) -> Path:
-    """Assemble the demo in ``out``: ``images/`` copied from the packages, ``demo.xml`` beside it.
+    """Assemble the demo in ``out``: ``images/`` copied from the packages, :data:`DEMO_FILES` beside them.
 
     Returns
     -------
@@ -43,9 +47,9 @@ def prepare_demo(out: Path) -> Path:
         The session file to validate and serve (its folder is the images root).
     """
     copy_sample_images(out / "images")
-    session = out / "demo.xml"
-    shutil.copyfile(sample_sessions_dir() / "demo.xml", session)
-    return session
+    for name in DEMO_FILES:
+        shutil.copyfile(sample_sessions_dir() / name, out / name)
+    return out / "demo.xml"
 
 
 def copy_sample_images(target: Path) -> list[Path]:

@@ -28,5 +28,6 @@ def test_copied_images_equal_the_committed_sample_images(tmp_path: Path) -> None
 def test_prepare_demo_assembles_session_and_images(tmp_path: Path) -> None:
     session = prepare_demo(tmp_path / "demo")
     assert session == tmp_path / "demo" / "demo.xml"
-    assert session.read_bytes() == (REPO / "sample_sessions" / "demo.xml").read_bytes()
+    for name in ("demo.xml", "demo_colors.txt"):  # the session and its ROIColorFile
+        assert (tmp_path / "demo" / name).read_bytes() == (REPO / "sample_sessions" / name).read_bytes()
     assert sorted(p.name for p in (tmp_path / "demo" / "images").iterdir()) == sorted(SAMPLE_IMAGES)

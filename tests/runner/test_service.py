@@ -19,6 +19,7 @@ from sessionkit.errors import ResponseLogError, RunnerStateError
 from sessionkit.responses.csvlog import RESPONSE_COLUMNS, append_rows, read_rows
 from sessionkit.responses.run_folder import latest_responses
 from sessionkit.runner.annotation_store import store_annotation
+from sessionkit.runner.lines import save_line
 from sessionkit.runner.service import ReadingService
 from sessionkit.session import load_session
 from sessionkit.session.model import Location, Option, Page, Question, QuestionSet, Session
@@ -378,7 +379,20 @@ def test_demo_session_end_to_end_and_snapshot_after_edit(tmp_path):
     assert login["resumed"] and login["nav_position"] == 3
     current = service.current(run_id)
     assert current["question_set"]["questions"][0]["descriptor"] == "Is the image diagnostic?"  # the snapshot
-    done = submit(service, run_id, "finish", {"1": ["Y", "N"]})
+    submit(service, run_id, "next", {"1": ["Y", "N"]})
+    # Contour page: Next needs a contour (SK912); the starting-contour page needs nothing; Measure needs a line.
+    with pytest.raises(RunnerStateError) as refused:
+        submit(service, run_id, "next", {"2": ["Y", "N"]})
+    assert refused.value.code == "SK912"
+    store_annotation(service, run_id, "CT", "labelmap", b"label map bytes", labels=[1], voxel_count=5)
+    submit(service, run_id, "next", {"2": ["Y", "N"]})
+    assert service.current(run_id)["page_id"] == "EditLungs"
+    submit(service, run_id, "next", {"2": ["N", "Y"]})
+    with pytest.raises(RunnerStateError) as refused:
+        submit(service, run_id, "finish", {"2": ["41.5"]})
+    assert refused.value.code == "SK913"
+    save_line(service, run_id, "CT", [[-80.0, 10.0, -120.0], [-40.0, 10.0, -120.0]])
+    done = submit(service, run_id, "finish", {"2": ["41.5"]})
     assert done["complete"]
     folder = tmp_path / "out" / "r1" / "demo" / ".sessionkit"
     events = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
@@ -389,7 +403,8 @@ def test_demo_session_end_to_end_and_snapshot_after_edit(tmp_path):
     assert results.find("Page[3]/QuestionSet/Question").get("Descriptor") == "Is the image diagnostic?"
     rows = read_rows(folder / "responses.csv", RESPONSE_COLUMNS)
     assert {r["session_sha256"] for r in rows} == {hashlib.sha256(DEMO.read_bytes()).hexdigest()}
-    assert rows[-1]["question_descriptor"] == "Is the image diagnostic?" and rows[-1]["event"] == "finish"
+    [diagnostic] = [r for r in rows if r["question_descriptor"] == "Is the image diagnostic?" and r["value"] == "Y"]
+    assert diagnostic["event"] == "next" and rows[-1]["event"] == "finish"
     # a reader starting after the edit reads the new text
     assert service.current(service.login("r2")["run_id"])["page_id"] == "ChestCT"
 

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from sessionkit.errors import ImageReadError
-from sessionkit.scene import ImageCache, VolumeSource, resolve_image_path, resolve_page
-from sessionkit.session import load_session
+from sessionkit.io import starting_labelmap
+from sessionkit.scene import ImageCache, VolumeSource, color_lookup, resolve_image_path, resolve_page
+from sessionkit.session import load_session, read_color_table
+from sessionkit.session.colors import color_file_path
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_sessions"
 
@@ -19,7 +21,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_sessions"
 def test_demo_pages_resolve_on_real_images() -> None:
     session = load_session(SAMPLES / "demo.xml")
     cache = ImageCache(SAMPLES)
-    all_segments, lungs_only, brain = (resolve_page(session, page, cache.get) for page in session.pages)
+    all_segments, lungs_only, brain = (resolve_page(session, page, cache.get) for page in session.pages[:3])
 
     red = all_segments.views[0]
     assert [v.destination for v in all_segments.views] == ["Red", "Yellow", "Green"]
@@ -56,3 +58,28 @@ def test_paths_cannot_leave_the_images_root(tmp_path: Path) -> None:
         resolve_image_path(tmp_path, "../secret.nrrd")
     with pytest.raises(ImageReadError, match="absolute"):
         ImageCache(tmp_path).get(VolumeSource("k", "/etc/passwd", "Volume", label=False))
+
+
+def test_demo_contouring_starting_contour_and_measurement_pages() -> None:
+    """Pages 4-6 (issue 17 item 6): a nodule to outline from the colour table, the Slicer segmentation as
+    a starting contour in the table's values (hidden as a layer), and a page that needs a line."""
+    session = load_session(SAMPLES / "demo.xml")
+    table = read_color_table(color_file_path(SAMPLES / "demo.xml", session.roi_color_file))
+    assert table.entries[0].name == "nodule"  # the drawing tools' default segment
+    contour, edit, measure = session.pages[3:]
+    assert contour.enable_segment_editor and contour.segment_required_on_any_image
+    cache = ImageCache(SAMPLES)
+    assert [v.orientation for v in resolve_page(session, contour, cache.get).views] == ["Axial", "Coronal"]
+
+    ct, anatomy = edit.images
+    assert edit.enable_segment_editor and ct.starting_contour_id == "Anatomy"
+    scene = resolve_page(session, edit, cache.get)
+    assert all(not layer.segments for view in scene.views for layer in view.layers)  # ROIVisibilityCode="None"
+    background = cache.get(VolumeSource("ct", ct.path, "Volume", label=False))
+    segmentation = cache.get(VolumeSource("seg", anatomy.path, "Segmentation", label=True))
+    labels = starting_labelmap(segmentation, background.grid, color_lookup(table))
+    values = {entry.name: entry.label_value for entry in table.entries}
+    assert sorted(np.unique(labels).tolist()) == [0, *sorted(v for n, v in values.items() if n != "nodule")]
+
+    [image] = measure.images
+    assert image.min_markup_lines_required == 1 and not measure.enable_segment_editor
