@@ -48,3 +48,25 @@ def click_and_wait(page: Any, button: str, page_index: int) -> None:
     page.click(button)
     page.wait_for_selector("#saved[data-state='saved']", timeout=TIMEOUT_MS)
     wait_page(page, page_index)
+
+
+def screen_point(page: Any, to_frac: str, arg: object, destination: str | None = None) -> tuple[float, float]:
+    """Page (CSS px) position of a point in viewport ``destination`` (default: the first), moved to it first.
+
+    ``to_frac`` is a JavaScript function ``(nv, arg) => frac`` giving the point's Niivue fraction, e.g.
+    ``"(nv, ras) => nv.mm2frac(ras)"``; Niivue's ``frac2canvasPos`` maps it to the canvas.
+    """
+    xy = page.evaluate(
+        f"""([destination, arg]) => {{
+            const views = window.sessionkit.state.views;
+            const nv = (destination ? views.find((v) => v.destination === destination) : views[0]).nv;
+            const frac = ({to_frac})(nv, arg);
+            nv.scene.crosshairPos = frac;
+            nv.drawScene();
+            const pos = nv.frac2canvasPos(frac);
+            const rect = nv.canvas.getBoundingClientRect();
+            return [rect.left + pos[0] / nv.uiData.dpr, rect.top + pos[1] / nv.uiData.dpr];
+        }}""",
+        [destination, arg],
+    )
+    return float(xy[0]), float(xy[1])

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sessionkit.io import read_nrrd
-from tests.browser._pages import TIMEOUT_MS, open_and_sign_in, wait_page
+from tests.browser._pages import TIMEOUT_MS, open_and_sign_in, screen_point, wait_page
 
 pytestmark = pytest.mark.browser
 
@@ -24,19 +24,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "sample_sessions"
 
 def _screen(page: Any, vox: tuple[int, int, int]) -> tuple[float, float]:
     """Page position of voxel ``vox`` of Niivue's RAS grid in the first viewport (moved to its slice)."""
-    xy = page.evaluate(
-        """(vox) => {
-            const nv = window.sessionkit.state.views[0].nv;
-            const frac = nv.vox2frac(vox);
-            nv.scene.crosshairPos = frac;
-            nv.drawScene();
-            const pos = nv.frac2canvasPos(frac);
-            const rect = nv.canvas.getBoundingClientRect();
-            return [rect.left + pos[0] / nv.uiData.dpr, rect.top + pos[1] / nv.uiData.dpr];
-        }""",
-        list(vox),
-    )
-    return float(xy[0]), float(xy[1])
+    return screen_point(page, "(nv, vox) => nv.vox2frac(vox)", list(vox))
 
 
 def _next(page: Any, index: int) -> None:

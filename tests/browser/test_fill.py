@@ -21,7 +21,7 @@ from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Volume
 from sessionkit.io import read_nrrd, write_nrrd
 from sessionkit.io.rtstruct import fill_polygons
-from tests.browser._pages import TIMEOUT_MS, open_and_sign_in
+from tests.browser._pages import TIMEOUT_MS, open_and_sign_in, screen_point
 
 pytestmark = pytest.mark.browser
 
@@ -74,19 +74,7 @@ def _screen(page: Any, destination: str, voxel: tuple[float, float, float]) -> t
     """Page (CSS px) position of the fractional voxel ``(slice, row, column)`` in one viewport."""
     lps = _affine() @ np.array([*voxel, 1.0])
     ras = [-float(lps[0]), -float(lps[1]), float(lps[2])]
-    xy = page.evaluate(
-        """([destination, ras]) => {
-            const nv = window.sessionkit.state.views.find((v) => v.destination === destination).nv;
-            const frac = nv.mm2frac(ras);
-            nv.scene.crosshairPos = frac;
-            nv.drawScene();
-            const pos = nv.frac2canvasPos(frac);
-            const rect = nv.canvas.getBoundingClientRect();
-            return [rect.left + pos[0] / nv.uiData.dpr, rect.top + pos[1] / nv.uiData.dpr];
-        }""",
-        [destination, ras],
-    )
-    return float(xy[0]), float(xy[1])
+    return screen_point(page, "(nv, ras) => nv.mm2frac(ras)", ras, destination)
 
 
 def _trace(page: Any, destination: str, voxels: list[tuple[float, float, float]]) -> None:

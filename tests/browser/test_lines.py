@@ -33,7 +33,7 @@ from sessionkit.cli import main
 from sessionkit.geometry import ImageGrid
 from sessionkit.imaging import Volume
 from sessionkit.io import write_nrrd
-from tests.browser._pages import TIMEOUT_MS, open_and_sign_in, wait_page
+from tests.browser._pages import TIMEOUT_MS, open_and_sign_in, screen_point, wait_page
 
 pytestmark = pytest.mark.browser
 
@@ -92,21 +92,12 @@ def _screen(page: Any, voxel: tuple[int, int, int]) -> tuple[float, float]:
     """Page (CSS px) position of file voxel ``(slice, row, column)``; the view is moved to its slice.
 
     Niivue's RAS grid of this volume flips columns and rows (``permRAS`` [-1, -2, 3], checked)."""
-    xy = page.evaluate(
-        """([s, r, c]) => {
-            const nv = window.sessionkit.state.views[0].nv;
-            const back = nv.back;
-            if (back.permRAS.join() !== "-1,-2,3") throw new Error("permRAS " + back.permRAS);
-            const frac = nv.vox2frac([back.dimsRAS[1] - 1 - c, back.dimsRAS[2] - 1 - r, s]);
-            nv.scene.crosshairPos = frac;
-            nv.drawScene();
-            const pos = nv.frac2canvasPos(frac);
-            const rect = nv.canvas.getBoundingClientRect();
-            return [rect.left + pos[0] / nv.uiData.dpr, rect.top + pos[1] / nv.uiData.dpr];
-        }""",
-        list(voxel),
-    )
-    return float(xy[0]), float(xy[1])
+    to_frac = """(nv, [s, r, c]) => {
+        const back = nv.back;
+        if (back.permRAS.join() !== "-1,-2,3") throw new Error("permRAS " + back.permRAS);
+        return nv.vox2frac([back.dimsRAS[1] - 1 - c, back.dimsRAS[2] - 1 - r, s]);
+    }"""
+    return screen_point(page, to_frac, list(voxel))
 
 
 def _listed(page: Any) -> list[float]:
